@@ -1,0 +1,390 @@
+//! Test support: a real cluster or a clear failure, unique names, bounded
+//! waits, produce-and-collect helpers, and child processes to kill.
+//!
+//! Integration tests never skip. If no broker answers, [`test_cluster`]
+//! panics with the same actionable message the binaries print, so a missing
+//! broker is a red test, not a silent green one.
+
+use std::future::Future;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::StreamExt;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use crate::Cluster;
+use crate::brokers::{BROKERS_ENV, DEFAULT_BROKERS, MOCK};
+
+/// Default bound for one step of a test that talks to the broker.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The cluster named by `KAFKA_BROKERS` (default `localhost:9092`).
+///
+/// Panics, with instructions, if it does not answer within ~10 s or if it is
+/// the mock cluster: integration tests prove claims about Apache Kafka.
+pub fn test_cluster() -> Cluster {
+    crate::init_tracing();
+    let spec = std::env::var(BROKERS_ENV).unwrap_or_else(|_| DEFAULT_BROKERS.to_string());
+    assert!(
+        !spec.trim().eq_ignore_ascii_case(MOCK),
+        "{BROKERS_ENV}=mock: integration tests run against a real Apache Kafka broker; \
+         unset it or start one with `cargo xtask kafka up`"
+    );
+    match Cluster::connect(&spec) {
+        Ok(cluster) => cluster,
+        Err(error) => panic!("integration tests need a running broker.\n{error}"),
+    }
+}
+
+/// [`test_cluster`], and at least `needed` brokers in it.
+pub fn test_cluster_with_brokers(needed: usize) -> Cluster {
+    let cluster = test_cluster();
+    if let Err(error) = cluster.require_brokers(needed) {
+        panic!("{error}");
+    }
+    cluster
+}
+
+/// A name no other test run will use: `prefix-<pid>-<millis>-<n>`.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}-{}-{millis}-{n}", std::process::id())
+}
+
+/// Awaits `future`, panicking with `what` if it takes longer than `limit`.
+pub async fn within<T>(limit: Duration, what: &str, future: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(limit, future).await {
+        Ok(value) => value,
+        Err(_) => panic!("timed out after {limit:?} waiting for {what}"),
+    }
+}
+
+/// A topic created for one test and deleted (best effort) when dropped.
+pub struct TestTopic {
+    pub name: String,
+    pub partitions: i32,
+    admin: AdminClient<DefaultClientContext>,
+}
+
+impl TestTopic {
+    /// Creates a uniquely named topic and waits until every partition has a leader.
+    pub async fn create(
+        cluster: &Cluster,
+        prefix: &str,
+        partitions: i32,
+        replication: i32,
+    ) -> TestTopic {
+        let name = unique_name(prefix);
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", cluster.bootstrap_servers())
+            .create()
+            .expect("admin client");
+        if let Some(mock) = cluster.mock() {
+            mock.create_topic(&name, partitions, replication)
+                .expect("mock create_topic");
+        } else {
+            let topic = NewTopic::new(&name, partitions, TopicReplication::Fixed(replication));
+            let options = AdminOptions::new().operation_timeout(Some(STEP_TIMEOUT));
+            let results = within(STEP_TIMEOUT, "CreateTopics", admin.create_topics([&topic], &options))
+                .await
+                .expect("CreateTopics request");
+            for result in results {
+                match result {
+                    Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                    Err((topic, code)) => panic!("creating test topic {topic}: {code}"),
+                }
+            }
+        }
+        let topic = TestTopic {
+            name,
+            partitions,
+            admin,
+        };
+        topic.wait_for_leaders().await;
+        topic
+    }
+
+    async fn wait_for_leaders(&self) {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            let ready = self
+                .admin
+                .inner()
+                .fetch_metadata(Some(&self.name), Duration::from_secs(5))
+                .ok()
+                .and_then(|m| {
+                    m.topics().first().map(|t| {
+                        t.error().is_none()
+                            && t.partitions().len() == self.partitions as usize
+                            && t.partitions().iter().all(|p| p.leader() >= 0)
+                    })
+                })
+                .unwrap_or(false);
+            if ready {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "topic {} has no leader for every partition after {STEP_TIMEOUT:?}",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for TestTopic {
+    fn drop(&mut self) {
+        let options = AdminOptions::new()
+            .operation_timeout(Some(Duration::from_secs(5)))
+            .request_timeout(Some(Duration::from_secs(5)));
+        // The admin client's futures are completed by its own thread, so
+        // blocking on them here does not need (or stall) a tokio runtime.
+        let _ = futures::executor::block_on(self.admin.delete_topics(&[&self.name], &options));
+    }
+}
+
+/// A record as a test sees it: owned, UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<String>,
+    pub payload: String,
+    pub timestamp_ms: Option<i64>,
+}
+
+/// Produces `records` (key, payload) in order with acks=all and returns each
+/// record's (partition, offset). Panics on any delivery failure.
+pub async fn produce(
+    cluster: &Cluster,
+    topic: &str,
+    records: impl IntoIterator<Item = (Option<String>, String)>,
+) -> Vec<(i32, i64)> {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .set("acks", "all")
+        .set("message.timeout.ms", "30000")
+        .create()
+        .expect("test producer");
+    let sends = records.into_iter().map(|(key, payload)| {
+        let producer = &producer;
+        async move {
+            let mut record = FutureRecord::to(topic).payload(&payload);
+            if let Some(key) = key.as_deref() {
+                record = record.key(key);
+            }
+            producer.send(record, Duration::from_secs(30)).await
+        }
+    });
+    // `join_all` polls the sends together, so they are queued in order and
+    // batched, but awaited as a group.
+    let results = within(
+        STEP_TIMEOUT * 2,
+        "test records to be delivered",
+        futures::future::join_all(sends),
+    )
+    .await;
+    results
+        .into_iter()
+        .map(|r| match r {
+            Ok(d) => (d.partition, d.offset),
+            Err((error, _)) => panic!("test record not delivered: {error}"),
+        })
+        .collect()
+}
+
+/// Reads every partition of `topic` from the beginning, without a consumer
+/// group, until `expected` records arrived; panics after `limit`.
+pub async fn read_all(
+    cluster: &Cluster,
+    topic: &str,
+    expected: usize,
+    limit: Duration,
+) -> Vec<Record> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .set("group.id", unique_name("test-reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("test consumer");
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("metadata for read_all");
+    let mut assignment = TopicPartitionList::new();
+    for partition in metadata.topics()[0].partitions() {
+        assignment
+            .add_partition_offset(topic, partition.id(), Offset::Beginning)
+            .expect("assignment");
+    }
+    consumer.assign(&assignment).expect("assign");
+    let mut records = Vec::with_capacity(expected);
+    let mut stream = consumer.stream();
+    let outcome = tokio::time::timeout(limit, async {
+        while records.len() < expected {
+            let Some(message) = stream.next().await else {
+                break;
+            };
+            let message = message.expect("fetch");
+            records.push(to_record(&message));
+        }
+    })
+    .await;
+    drop(stream);
+    if outcome.is_err() {
+        panic!(
+            "read {} of {expected} records from {topic} in {limit:?}",
+            records.len()
+        );
+    }
+    records
+}
+
+/// Converts a borrowed message into an owned [`Record`].
+pub fn to_record(message: &impl Message) -> Record {
+    Record {
+        partition: message.partition(),
+        offset: message.offset(),
+        key: message
+            .key()
+            .map(|k| String::from_utf8_lossy(k).into_owned()),
+        payload: message
+            .payload()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .unwrap_or_default(),
+        timestamp_ms: message.timestamp().to_millis(),
+    }
+}
+
+/// A child process whose output a test watches and which it can signal or kill.
+pub struct ChildProcess {
+    child: Child,
+    lines: Receiver<String>,
+    transcript: Arc<Mutex<String>>,
+}
+
+impl ChildProcess {
+    /// Spawns `command` with stdout and stderr captured (both streams are
+    /// merged, line by line, into one transcript).
+    pub fn spawn(mut command: Command) -> ChildProcess {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning {command:?}: {e}"));
+        let (sender, lines) = mpsc::channel();
+        let transcript = Arc::new(Mutex::new(String::new()));
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        for stream in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
+            let sender = sender.clone();
+            let transcript = Arc::clone(&transcript);
+            thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let Ok(mut t) = transcript.lock() {
+                        t.push_str(&line);
+                        t.push('\n');
+                    }
+                    let _ = sender.send(line);
+                }
+            });
+        }
+        ChildProcess {
+            child,
+            lines,
+            transcript,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything the child printed so far.
+    pub fn transcript(&self) -> String {
+        self.transcript
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
+    }
+
+    /// Waits for an output line containing `needle` and returns it. Panics,
+    /// showing the transcript, on timeout or if the child's output ends first.
+    pub fn wait_for_line(&mut self, needle: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "no line containing {needle:?} within {limit:?}; output so far:\n{}",
+                    self.transcript()
+                ),
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "the child exited before printing {needle:?}; output:\n{}",
+                    self.transcript()
+                ),
+            }
+        }
+    }
+
+    /// Sends `signal` (e.g. SIGTERM, SIGINT) to the child.
+    pub fn signal(&self, signal: Signal) {
+        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("pid fits i32"));
+        kill(pid, signal).expect("signal the child");
+    }
+
+    /// SIGKILL: the child gets no chance to flush or commit.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for the child to exit; kills it and panics after `limit`.
+    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // Give the reader threads a moment to drain the pipes.
+                thread::sleep(Duration::from_millis(50));
+                return status;
+            }
+            if Instant::now() >= deadline {
+                self.kill();
+                panic!(
+                    "the child did not exit within {limit:?}; output:\n{}",
+                    self.transcript()
+                );
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.kill();
+        }
+    }
+}
