@@ -1,1 +1,55 @@
-fn main() {}
+//! `cargo xtask`: the project's own commands.
+//!
+//! - `kafka up|down|status|logs|tool`: a real Apache Kafka broker (or three),
+//!   run with `java` from Maven Central artifacts; no Docker needed.
+//! - `test`: every check the project makes, ending in a pass/fail summary.
+//! - `tour`: run the chapters in order against a broker.
+//! - `book`: build (or serve) the mdBook.
+
+mod book;
+mod kafka;
+mod paths;
+mod test;
+mod tour;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Tasks for the Rust + Kafka tutorial", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a local Apache Kafka cluster from Maven Central artifacts
+    #[command(subcommand)]
+    Kafka(kafka::KafkaCommand),
+    /// fmt + clippy + single-node tests + three-node tests + book checks, with a summary
+    Test(test::TestArgs),
+    /// Run every chapter in order against a broker (starting one if none answers)
+    Tour(tour::TourArgs),
+    /// Build the mdBook (installing the pinned mdbook if needed); --serve to read it locally
+    Book(book::BookArgs),
+}
+
+fn main() -> ExitCode {
+    tutorial_support::init_tracing();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Kafka(command) => kafka::run(command),
+        Command::Test(args) => test::run(&args),
+        Command::Tour(args) => tour::run(&args),
+        Command::Book(args) => book::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,782 @@
+//! A real Apache Kafka cluster in KRaft mode, run with `java` from the Maven
+//! Central artifacts of one pinned version. One node, or three combined
+//! broker+controller nodes for the chapters about replication.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::paths;
+
+/// The pinned Kafka version. Keep in step with `xtask/kafka/pom.xml` and the
+/// image tag in `docker-compose.yml` (a unit test below checks both).
+pub const KAFKA_VERSION: &str = "4.3.1";
+/// Heap per broker: small, because two cores and three JVMs share this machine.
+const HEAP: &str = "512m";
+/// How long `up` waits for every broker to register.
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long `down` waits for a controlled shutdown before SIGKILL.
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Subcommand)]
+pub enum KafkaCommand {
+    /// Start Kafka (fetching the jars with Maven the first time) and wait until it answers
+    Up {
+        /// Number of nodes: 1 (clients on localhost:9092) or 3 (localhost:9092,9094,9096)
+        #[arg(long, default_value_t = 1, value_parser = parse_nodes)]
+        nodes: u8,
+    },
+    /// Stop exactly the broker processes `up` started
+    Down {
+        /// Also delete the cluster's data (topics, offsets) under target/kafka
+        #[arg(long)]
+        clean: bool,
+    },
+    /// Show the cluster started by `up`: processes, ports, brokers, controller quorum
+    Status,
+    /// Print the end of a node's server log
+    Logs {
+        /// Which node (1-3)
+        #[arg(long, default_value_t = 1)]
+        node: u8,
+        /// How many lines
+        #[arg(short = 'n', long, default_value_t = 60)]
+        lines: usize,
+    },
+    /// Run a Kafka CLI tool from the same jars, e.g. `tool topics --bootstrap-server localhost:9092 --list`
+    #[command(after_help = alias_help())]
+    Tool {
+        /// An alias (see below) or a fully qualified Java class name
+        name: String,
+        /// Arguments passed to the tool unchanged
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn parse_nodes(value: &str) -> Result<u8, String> {
+    match value {
+        "1" => Ok(1),
+        "3" => Ok(3),
+        other => Err(format!(
+            "`{other}` is not a supported cluster size: use 1 (one broker) or 3 (replication chapters)"
+        )),
+    }
+}
+
+pub fn run(command: KafkaCommand) -> Result<ExitCode> {
+    match command {
+        KafkaCommand::Up { nodes } => up(nodes).map(|_| ExitCode::SUCCESS),
+        KafkaCommand::Down { clean } => down(clean).map(|_| ExitCode::SUCCESS),
+        KafkaCommand::Status => status(),
+        KafkaCommand::Logs { node, lines } => logs(node, lines).map(|_| ExitCode::SUCCESS),
+        KafkaCommand::Tool { name, args } => tool(&name, &args),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Layout: ports and directories
+// ---------------------------------------------------------------------------
+
+/// Node `n` (1-based) listens for clients on 9092 + 2(n-1) and for the
+/// controller quorum on the port after it: 9092/9093, 9094/9095, 9096/9097.
+pub fn client_port(node: u8) -> u16 {
+    9092 + 2 * (u16::from(node) - 1)
+}
+
+fn controller_port(node: u8) -> u16 {
+    client_port(node) + 1
+}
+
+/// The bootstrap list for a cluster of `nodes` nodes.
+pub fn bootstrap(nodes: u8) -> String {
+    (1..=nodes)
+        .map(|n| format!("localhost:{}", client_port(n)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Each layout keeps its own data, so switching between one and three nodes
+/// (as `cargo xtask test` does) never wipes the other's topics.
+fn layout_dir(nodes: u8) -> PathBuf {
+    paths::kafka_state().join(format!("{nodes}-node"))
+}
+
+fn node_dir_of(nodes: u8, node: u8) -> PathBuf {
+    layout_dir(nodes).join(format!("node-{node}"))
+}
+
+/// The directory of `node` in the running layout (or the one being started).
+fn node_dir(node: u8) -> PathBuf {
+    let nodes = fs::read_to_string(layout_file())
+        .ok()
+        .and_then(|s| s.trim().parse::<u8>().ok())
+        .unwrap_or(1);
+    node_dir_of(nodes, node)
+}
+
+/// Names the layout that is running (written by `up`, removed by `down`).
+fn layout_file() -> PathBuf {
+    paths::kafka_state().join("running")
+}
+
+fn pid_file(node: u8) -> PathBuf {
+    node_dir(node).join("pid")
+}
+
+fn libs_dir() -> PathBuf {
+    paths::cache().join(format!("kafka-{KAFKA_VERSION}")).join("libs")
+}
+
+// ---------------------------------------------------------------------------
+// up
+// ---------------------------------------------------------------------------
+
+/// Starts a cluster of `nodes` (or finds ours already running) and returns
+/// how long it took until every broker answered.
+pub fn up(nodes: u8) -> Result<Duration> {
+    let started = Instant::now();
+    if let Some(running) = running_layout()? {
+        if running == nodes {
+            wait_until_ready(nodes, &mut [], Duration::from_secs(30))?;
+            println!(
+                "Kafka {KAFKA_VERSION} is already running: {nodes} node(s) at {} (started earlier by cargo xtask)",
+                bootstrap(nodes)
+            );
+            return Ok(started.elapsed());
+        }
+        bail!(
+            "a {running}-node cluster started by cargo xtask is already running; \
+             stop it first with `cargo xtask kafka down`"
+        );
+    }
+    let java = java()?;
+    let libs = ensure_jars()?;
+    check_ports_free(nodes)?;
+    prepare_storage(nodes, &java, &libs)?;
+    fs::write(layout_file(), nodes.to_string())?;
+
+    let mut children = Vec::new();
+    for node in 1..=nodes {
+        match spawn_node(node, &java, &libs) {
+            Ok(child) => children.push((node, child)),
+            Err(error) => {
+                stop_pids(&pids_of(&children));
+                let _ = fs::remove_file(layout_file());
+                return Err(error);
+            }
+        }
+    }
+    if let Err(error) = wait_until_ready(nodes, &mut children, START_TIMEOUT) {
+        stop_pids(&pids_of(&children));
+        let _ = fs::remove_file(layout_file());
+        return Err(error);
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "Kafka {KAFKA_VERSION} is up: {nodes} node(s) at {} in {:.1} s (logs: cargo xtask kafka logs; stop: cargo xtask kafka down)",
+        bootstrap(nodes),
+        elapsed.as_secs_f64()
+    );
+    Ok(elapsed)
+}
+
+/// `java` from `$JAVA_HOME` or the `PATH`, checked to be Java 17 or newer.
+fn java() -> Result<PathBuf> {
+    let java = std::env::var_os("JAVA_HOME")
+        .map(|home| PathBuf::from(home).join("bin").join("java"))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("java"));
+    let output = Command::new(&java).arg("-version").output().with_context(|| {
+        format!(
+            "cannot run `{}`: Kafka {KAFKA_VERSION} needs Java 17 or newer. Install a JDK \
+             (e.g. `apt-get install openjdk-17-jre-headless`) or use Docker: `docker compose up -d`",
+            java.display()
+        )
+    })?;
+    let text = String::from_utf8_lossy(&output.stderr);
+    let major = java_major(&text).with_context(|| {
+        format!("cannot read the Java version from `java -version`:\n{text}")
+    })?;
+    if major < 17 {
+        bail!(
+            "Java {major} found at `{}`, but Kafka {KAFKA_VERSION} needs Java 17 or newer; \
+             set JAVA_HOME to a newer JDK",
+            java.display()
+        );
+    }
+    Ok(java)
+}
+
+/// Parses the major version from `java -version` output (`"17.0.15"`, `"1.8.0_392"`).
+fn java_major(text: &str) -> Option<u32> {
+    let quoted = text.split('"').nth(1)?;
+    let mut parts = quoted.split(['.', '-', '+', '_']);
+    let first: u32 = parts.next()?.parse().ok()?;
+    if first == 1 {
+        parts.next()?.parse().ok()
+    } else {
+        Some(first)
+    }
+}
+
+/// The broker and tool jars, fetched with Maven into the cache the first time.
+pub fn ensure_jars() -> Result<PathBuf> {
+    let libs = libs_dir();
+    let stamp = libs.join(".complete");
+    if stamp.exists() {
+        return Ok(libs);
+    }
+    let pom = paths::workspace().join("xtask/kafka/pom.xml");
+    println!(
+        "Fetching Apache Kafka {KAFKA_VERSION} jars from Maven Central into {} (once)...",
+        libs.display()
+    );
+    let status = Command::new("mvn")
+        .args(["-q", "-B", "-Dstyle.color=never", "-f"])
+        .arg(&pom)
+        .arg("dependency:copy-dependencies")
+        .arg(format!("-DoutputDirectory={}", libs.display()))
+        .arg("-DincludeScope=runtime")
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) => bail!(
+            "Maven could not fetch the Kafka jars ({s}); check network access to Maven Central \
+             and run again, or use Docker: `docker compose up -d`"
+        ),
+        Err(e) => bail!(
+            "cannot run `mvn` ({e}): Maven is needed once to fetch the Kafka jars. Install it \
+             (e.g. `apt-get install maven`) or use Docker: `docker compose up -d`"
+        ),
+    }
+    fs::write(&stamp, KAFKA_VERSION)?;
+    Ok(libs)
+}
+
+fn check_ports_free(nodes: u8) -> Result<()> {
+    for node in 1..=nodes {
+        for port in [client_port(node), controller_port(node)] {
+            if TcpListener::bind(("127.0.0.1", port)).is_err() {
+                bail!(
+                    "port {port} on localhost is already in use, so node {node} cannot start. \
+                     Is another Kafka running (`docker compose down` stops the Docker one)? \
+                     See what holds it with `ss -ltnp 'sport = :{port}'`"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes each node's configuration and formats its storage once. Data from
+/// an earlier run of the same layout is kept: topics survive `down`/`up`.
+fn prepare_storage(nodes: u8, java: &Path, libs: &Path) -> Result<()> {
+    let state = layout_dir(nodes);
+    fs::create_dir_all(&state)?;
+    for node in 1..=nodes {
+        let dir = node_dir_of(nodes, node);
+        fs::create_dir_all(dir.join("data"))?;
+        fs::write(dir.join("server.properties"), server_properties(node, nodes, &dir))?;
+        fs::write(dir.join("log4j2.properties"), server_log4j(&dir))?;
+    }
+    if state.join("formatted").exists() {
+        return Ok(());
+    }
+    let cluster_id = random_cluster_id(java, libs)?;
+    let formats: Vec<_> = (1..=nodes)
+        .map(|node| {
+            let dir = node_dir_of(nodes, node);
+            let mut command = java_command(java, libs, "kafka.tools.StorageTool");
+            command
+                .args(["format", "--ignore-formatted", "-t", &cluster_id, "-c"])
+                .arg(dir.join("server.properties"))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            command.spawn().map(|child| (node, child))
+        })
+        .collect::<Result<_, _>>()?;
+    for (node, child) in formats {
+        let output = child.wait_with_output()?;
+        if !output.status.success() {
+            bail!(
+                "formatting the storage of node {node} failed:\n{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+    fs::write(state.join("cluster-id"), &cluster_id)?;
+    fs::write(state.join("formatted"), nodes.to_string())?;
+    Ok(())
+}
+
+fn random_cluster_id(java: &Path, libs: &Path) -> Result<String> {
+    let output = java_command(java, libs, "kafka.tools.StorageTool")
+        .arg("random-uuid")
+        .output()?;
+    let id = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    if !output.status.success() || id.is_empty() {
+        bail!(
+            "kafka-storage random-uuid failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(id)
+}
+
+/// One node's `server.properties`: a combined broker+controller in KRaft mode
+/// with a static controller quorum.
+fn server_properties(node: u8, nodes: u8, dir: &Path) -> String {
+    let voters = (1..=nodes)
+        .map(|n| format!("{n}@localhost:{}", controller_port(n)))
+        .collect::<Vec<_>>()
+        .join(",");
+    let rf = nodes.min(3);
+    let min_isr = if nodes >= 3 { 2 } else { 1 };
+    format!(
+        "# Written by `cargo xtask kafka up`; regenerated on every start.\n\
+         node.id={node}\n\
+         process.roles=broker,controller\n\
+         controller.quorum.voters={voters}\n\
+         listeners=PLAINTEXT://localhost:{client},CONTROLLER://localhost:{controller}\n\
+         advertised.listeners=PLAINTEXT://localhost:{client}\n\
+         controller.listener.names=CONTROLLER\n\
+         inter.broker.listener.name=PLAINTEXT\n\
+         listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
+         log.dirs={data}\n\
+         num.partitions=1\n\
+         default.replication.factor={rf}\n\
+         offsets.topic.replication.factor={rf}\n\
+         transaction.state.log.replication.factor={rf}\n\
+         transaction.state.log.min.isr={min_isr}\n\
+         share.coordinator.state.topic.replication.factor={rf}\n\
+         share.coordinator.state.topic.min.isr={min_isr}\n\
+         # The stock file waits 3 s for more members before the first rebalance;\n\
+         # the chapters start their consumers together, so don't.\n\
+         group.initial.rebalance.delay.ms=0\n\
+         # Tests create and delete many small topics.\n\
+         delete.topic.enable=true\n\
+         auto.create.topics.enable=false\n",
+        client = client_port(node),
+        controller = controller_port(node),
+        data = dir.join("data").display(),
+    )
+}
+
+fn server_log4j(dir: &Path) -> String {
+    format!(
+        "status = warn\n\
+         appender.file.type = File\n\
+         appender.file.name = file\n\
+         appender.file.fileName = {log}\n\
+         appender.file.layout.type = PatternLayout\n\
+         appender.file.layout.pattern = [%d] %p %m (%c)%n\n\
+         rootLogger.level = info\n\
+         rootLogger.appenderRef.file.ref = file\n\
+         logger.state-change.name = state.change.logger\n\
+         logger.state-change.level = warn\n",
+        log = dir.join("server.log").display()
+    )
+}
+
+/// `java … <class>` for a Kafka tool, logging warnings to stderr.
+fn java_command(java: &Path, libs: &Path, class: &str) -> Command {
+    let mut command = Command::new(java);
+    command
+        .arg(format!(
+            "-Dlog4j2.configurationFile={}",
+            paths::workspace()
+                .join("xtask/kafka/tools-log4j2.properties")
+                .display()
+        ))
+        .arg("-cp")
+        .arg(format!("{}/*", libs.display()))
+        .arg(class);
+    command
+}
+
+fn pids_of(children: &[(u8, Child)]) -> Vec<(u8, u32)> {
+    children.iter().map(|(n, c)| (*n, c.id())).collect()
+}
+
+fn spawn_node(node: u8, java: &Path, libs: &Path) -> Result<Child> {
+    let dir = node_dir(node);
+    let stdout = fs::File::create(dir.join("stdout.log"))?;
+    let stderr = stdout.try_clone()?;
+    let child = Command::new(java)
+        .arg(format!("-Xms{HEAP}"))
+        .arg(format!("-Xmx{HEAP}"))
+        .arg("-XX:+UseG1GC")
+        .arg("-Djava.awt.headless=true")
+        .arg(format!(
+            "-Dlog4j2.configurationFile={}",
+            dir.join("log4j2.properties").display()
+        ))
+        .arg("-cp")
+        .arg(format!("{}/*", libs.display()))
+        .arg("kafka.Kafka")
+        .arg(dir.join("server.properties"))
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        // Its own process group: Ctrl-C in the terminal that ran `up` must not
+        // take the broker down with it; only `down` stops it.
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("starting node {node} with {}", java.display()))?;
+    fs::write(pid_file(node), child.id().to_string())?;
+    Ok(child)
+}
+
+/// Waits until the cluster answers metadata requests with all `nodes`
+/// brokers registered. Fails fast if one of `children` dies meanwhile.
+fn wait_until_ready(nodes: u8, children: &mut [(u8, Child)], limit: Duration) -> Result<()> {
+    let deadline = Instant::now() + limit;
+    let address = bootstrap(nodes);
+    loop {
+        for (node, child) in children.iter_mut() {
+            if let Some(status) = child.try_wait()? {
+                bail!(
+                    "Kafka node {node} exited during startup ({status}). The end of its log:\n{}\n\
+                     (full logs: {})",
+                    tail_logs(*node, 25),
+                    node_dir(*node).display()
+                );
+            }
+        }
+        if let Ok(brokers) = tutorial_support::brokers::probe(&address, Duration::from_secs(2))
+            && brokers.len() >= usize::from(nodes)
+        {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "Kafka did not answer at {address} with {nodes} broker(s) within {limit:?}. \
+                 The end of node 1's log:\n{}",
+                tail_logs(1, 25)
+            );
+        }
+        thread::sleep(Duration::from_millis(250));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// down, status, logs
+// ---------------------------------------------------------------------------
+
+/// The number of nodes of the cluster `up` started, if any of its processes
+/// is still alive. Stale pid files of dead processes are removed.
+pub fn running_layout() -> Result<Option<u8>> {
+    let Some(nodes) = fs::read_to_string(layout_file())
+        .ok()
+        .and_then(|s| s.trim().parse::<u8>().ok())
+    else {
+        return Ok(None);
+    };
+    let alive = (1..=nodes).filter(|&n| read_pid(n).is_some_and(|pid| is_our_broker(pid, n))).count();
+    if alive == usize::from(nodes) {
+        return Ok(Some(nodes));
+    }
+    if alive > 0 {
+        // A partial cluster is no use to anyone: stop what is left.
+        eprintln!("only {alive} of {nodes} nodes are alive; stopping them before starting afresh");
+        down(false)?;
+    }
+    let _ = fs::remove_file(layout_file());
+    Ok(None)
+}
+
+fn read_pid(node: u8) -> Option<u32> {
+    fs::read_to_string(pid_file(node))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+}
+
+/// True if `pid` is alive and is the Kafka process of `node` that we started
+/// (its command line names this node's config), so a recycled pid is never
+/// signalled.
+fn is_our_broker(pid: u32, node: u8) -> bool {
+    let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    let config = node_dir(node).join("server.properties");
+    if !(cmdline.contains("kafka.Kafka") && cmdline.contains(&*config.to_string_lossy())) {
+        return false;
+    }
+    // A zombie (exited, not yet reaped) still has a cmdline.
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            stat.rsplit(") ")
+                .next()
+                .is_some_and(|rest| !rest.starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+pub fn down(clean: bool) -> Result<()> {
+    let nodes = fs::read_to_string(layout_file())
+        .ok()
+        .and_then(|s| s.trim().parse::<u8>().ok())
+        .unwrap_or(3);
+    let pids: Vec<(u8, u32)> = (1..=nodes)
+        .filter_map(|n| read_pid(n).map(|pid| (n, pid)))
+        .filter(|&(n, pid)| is_our_broker(pid, n))
+        .collect();
+    if pids.is_empty() {
+        println!("No Kafka started by cargo xtask is running.");
+    } else {
+        stop_pids(&pids);
+        println!(
+            "Stopped {} Kafka node(s) (pids {}).",
+            pids.len(),
+            pids.iter()
+                .map(|(_, p)| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    for node in 1..=3 {
+        let _ = fs::remove_file(pid_file(node));
+    }
+    let _ = fs::remove_file(layout_file());
+    if clean {
+        let state = paths::kafka_state();
+        if state.exists() {
+            fs::remove_dir_all(&state)?;
+            println!("Removed {}.", state.display());
+        }
+    }
+    Ok(())
+}
+
+/// SIGTERM (a controlled shutdown), then SIGKILL whatever is left after
+/// [`STOP_TIMEOUT`].
+fn stop_pids(pids: &[(u8, u32)]) {
+    for &(_, pid) in pids {
+        let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+    }
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    while Instant::now() < deadline && pids.iter().any(|&(n, p)| is_our_broker(p, n)) {
+        thread::sleep(Duration::from_millis(200));
+    }
+    for &(node, pid) in pids {
+        if is_our_broker(pid, node) {
+            eprintln!("node {node} (pid {pid}) ignored SIGTERM for {STOP_TIMEOUT:?}; sending SIGKILL");
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        }
+    }
+    // Reap, so no zombie lingers while xtask itself keeps running.
+    for &(_, pid) in pids {
+        let _ = nix::sys::wait::waitpid(Pid::from_raw(pid as i32), None);
+    }
+}
+
+fn status() -> Result<ExitCode> {
+    let Some(nodes) = running_layout()? else {
+        println!("No Kafka started by cargo xtask is running. Start one with `cargo xtask kafka up`.");
+        match tutorial_support::brokers::probe("localhost:9092", Duration::from_secs(2)) {
+            Ok(brokers) => println!(
+                "Note: something else answers on localhost:9092 ({} broker(s)), e.g. `docker compose`.",
+                brokers.len()
+            ),
+            Err(_) => println!("Nothing answers on localhost:9092."),
+        }
+        return Ok(ExitCode::FAILURE);
+    };
+    let cluster_id = fs::read_to_string(layout_dir(nodes).join("cluster-id")).unwrap_or_default();
+    println!("Apache Kafka {KAFKA_VERSION}, {nodes} node(s), cluster id {}", cluster_id.trim());
+    for node in 1..=nodes {
+        println!(
+            "  node {node}: pid {:<8} clients localhost:{}  controller localhost:{}  data {}",
+            read_pid(node).map(|p| p.to_string()).unwrap_or_default(),
+            client_port(node),
+            controller_port(node),
+            node_dir(node).join("data").display()
+        );
+    }
+    match tutorial_support::brokers::probe(&bootstrap(nodes), Duration::from_secs(5)) {
+        Ok(brokers) => println!(
+            "  metadata: {} broker(s) registered: {}",
+            brokers.len(),
+            brokers
+                .iter()
+                .map(|b| format!("{}@{}:{}", b.id, b.host, b.port))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Err(e) => println!("  metadata: not answering: {e}"),
+    }
+    // Clients never talk to the KRaft controllers, so only the admin tool
+    // (through the controller listener) can show who leads the quorum.
+    println!("Controller quorum (kafka-metadata-quorum describe --status):");
+    let code = tool(
+        "metadata-quorum",
+        &[
+            "--bootstrap-controller".into(),
+            format!("localhost:{}", controller_port(1)),
+            "describe".into(),
+            "--status".into(),
+        ],
+    )?;
+    Ok(code)
+}
+
+fn tail_logs(node: u8, lines: usize) -> String {
+    let mut out = String::new();
+    for name in ["server.log", "stdout.log"] {
+        let path = node_dir(node).join(name);
+        let Ok(file) = fs::File::open(&path) else {
+            continue;
+        };
+        let all: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
+        if all.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("--- {} ---\n", path.display()));
+        for line in &all[all.len().saturating_sub(lines)..] {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if out.is_empty() {
+        out.push_str("(no log written)\n");
+    }
+    out
+}
+
+fn logs(node: u8, lines: usize) -> Result<()> {
+    if !(1..=3).contains(&node) {
+        bail!("--node must be 1, 2 or 3 (got {node})");
+    }
+    print!("{}", tail_logs(node, lines));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// tool
+// ---------------------------------------------------------------------------
+
+/// Short names for the tools later chapters use.
+const ALIASES: &[(&str, &str)] = &[
+    ("topics", "org.apache.kafka.tools.TopicCommand"),
+    ("configs", "kafka.admin.ConfigCommand"),
+    ("console-producer", "org.apache.kafka.tools.ConsoleProducer"),
+    ("console-consumer", "org.apache.kafka.tools.consumer.ConsoleConsumer"),
+    ("consumer-groups", "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"),
+    ("producer-perf", "org.apache.kafka.tools.ProducerPerformance"),
+    ("consumer-perf", "org.apache.kafka.tools.ConsumerPerformance"),
+    ("get-offsets", "org.apache.kafka.tools.GetOffsetShell"),
+    ("metadata-quorum", "org.apache.kafka.tools.MetadataQuorumCommand"),
+    ("cluster", "org.apache.kafka.tools.ClusterTool"),
+    ("storage", "kafka.tools.StorageTool"),
+];
+
+fn alias_help() -> String {
+    let mut help = String::from("Aliases:\n");
+    for (alias, class) in ALIASES {
+        help.push_str(&format!("  {alias:<18} {class}\n"));
+    }
+    help
+}
+
+/// Resolves an alias; anything containing a dot is taken as a class name.
+pub fn tool_class(name: &str) -> Result<&str> {
+    if let Some((_, class)) = ALIASES.iter().find(|(alias, _)| *alias == name) {
+        return Ok(class);
+    }
+    if name.contains('.') {
+        return Ok(name);
+    }
+    bail!(
+        "unknown Kafka tool `{name}`: use a fully qualified class name or one of: {}",
+        ALIASES.iter().map(|(a, _)| *a).collect::<Vec<_>>().join(", ")
+    )
+}
+
+/// Runs a Kafka tool with the same jars as the broker and returns its exit code.
+pub fn tool(name: &str, args: &[String]) -> Result<ExitCode> {
+    let class = tool_class(name)?;
+    let status = tool_command(class, args)?.status()?;
+    Ok(ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8))
+}
+
+/// A ready-to-run command for a Kafka tool (used by later chapters' checks).
+pub fn tool_command(class: &str, args: &[String]) -> Result<Command> {
+    let java = java()?;
+    let libs = ensure_jars()?;
+    let mut command = java_command(&java, &libs, class);
+    command.args(args);
+    Ok(command)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_major_reads_modern_and_legacy_versions() {
+        assert_eq!(java_major(r#"openjdk version "17.0.15" 2025-04-15"#), Some(17));
+        assert_eq!(java_major(r#"openjdk version "25" 2025-09-16"#), Some(25));
+        assert_eq!(java_major(r#"java version "1.8.0_392""#), Some(8));
+        assert_eq!(java_major("no version here"), None);
+    }
+
+    #[test]
+    fn ports_do_not_collide_between_nodes() {
+        let mut ports: Vec<u16> = (1..=3)
+            .flat_map(|n| [client_port(n), controller_port(n)])
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        assert_eq!(ports, vec![9092, 9093, 9094, 9095, 9096, 9097]);
+        assert_eq!(bootstrap(3), "localhost:9092,localhost:9094,localhost:9096");
+    }
+
+    #[test]
+    fn kafka_version_matches_pom_and_compose() {
+        let root = paths::workspace();
+        let pom = fs::read_to_string(root.join("xtask/kafka/pom.xml")).expect("pom.xml");
+        assert!(
+            pom.contains(&format!("<kafka.version>{KAFKA_VERSION}</kafka.version>")),
+            "xtask/kafka/pom.xml must pin Kafka {KAFKA_VERSION}"
+        );
+        let compose = fs::read_to_string(root.join("docker-compose.yml")).expect("docker-compose.yml");
+        assert!(
+            compose.contains(&format!("apache/kafka:{KAFKA_VERSION}")),
+            "docker-compose.yml must use apache/kafka:{KAFKA_VERSION}"
+        );
+    }
+
+    #[test]
+    fn three_node_config_has_a_three_voter_quorum_and_rf3_internal_topics() {
+        let text = server_properties(2, 3, Path::new("/tmp/x"));
+        assert!(text.contains("node.id=2\n"));
+        assert!(text.contains(
+            "controller.quorum.voters=1@localhost:9093,2@localhost:9095,3@localhost:9097\n"
+        ));
+        assert!(text.contains("listeners=PLAINTEXT://localhost:9094,CONTROLLER://localhost:9095\n"));
+        assert!(text.contains("offsets.topic.replication.factor=3\n"));
+        assert!(text.contains("transaction.state.log.min.isr=2\n"));
+    }
+
+    #[test]
+    fn unknown_tool_names_are_rejected_with_the_list() {
+        assert_eq!(tool_class("topics").unwrap(), "org.apache.kafka.tools.TopicCommand");
+        assert_eq!(tool_class("org.example.Tool").unwrap(), "org.example.Tool");
+        let error = tool_class("topix").unwrap_err().to_string();
+        assert!(error.contains("topix") && error.contains("console-consumer"));
+    }
+}

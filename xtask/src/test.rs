@@ -1,0 +1,322 @@
+//! `cargo xtask test`: every check the project makes, in one command.
+//!
+//! fmt → clippy → the tests against one broker → the tests that need three
+//! brokers (`#[ignore]`d in the first phase, run here with `--ignored`) →
+//! the book. Brokers this command started are stopped at the end, whatever
+//! happened. The last line is the summary: `xtask test: N passed, M failed`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::{book, kafka, paths};
+
+#[derive(clap::Args)]
+pub struct TestArgs {}
+
+/// One phase's outcome.
+struct Phase {
+    name: &'static str,
+    ok: bool,
+    counts: Option<Counts>,
+    elapsed: Duration,
+    note: String,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    passed: u32,
+    failed: u32,
+    ignored: u32,
+}
+
+pub fn run(_args: &TestArgs) -> Result<ExitCode> {
+    let mut phases = Vec::new();
+    phases.push(command_phase("fmt", cargo(&["fmt", "--all", "--check"])));
+    phases.push(command_phase(
+        "clippy",
+        cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]),
+    ));
+
+    let single = test_phase("tests, 1 broker", 1, &[]);
+    let three_node_tests = single.counts.map(|c| c.ignored).unwrap_or(0);
+    phases.push(single);
+
+    let mut three = test_phase("tests, 3 brokers", 3, &["--", "--ignored"]);
+    if let Some(counts) = three.counts
+        && counts.passed + counts.failed != three_node_tests
+    {
+        three.ok = false;
+        three.note = format!(
+            "{} tests ran but the first phase set {three_node_tests} aside for three brokers",
+            counts.passed + counts.failed
+        );
+    }
+    phases.push(three);
+
+    let started = Instant::now();
+    let book_result = book::build_and_check(false);
+    phases.push(Phase {
+        name: "book",
+        ok: book_result.is_ok(),
+        counts: None,
+        elapsed: started.elapsed(),
+        note: match book_result {
+            Ok(summary) => summary,
+            Err(e) => format!("{e:#}"),
+        },
+    });
+
+    Ok(print_summary(&phases))
+}
+
+fn cargo(args: &[&str]) -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.args(args).current_dir(paths::workspace());
+    command
+}
+
+fn command_phase(name: &'static str, mut command: Command) -> Phase {
+    println!("\n==> {name}: {command:?}");
+    let started = Instant::now();
+    let (ok, note) = match command.status() {
+        Ok(status) if status.success() => (true, String::new()),
+        Ok(status) => (false, format!("exited with {status}")),
+        Err(e) => (false, format!("could not run: {e}")),
+    };
+    Phase {
+        name,
+        ok,
+        counts: None,
+        elapsed: started.elapsed(),
+        note,
+    }
+}
+
+/// Runs `cargo test` against a cluster of `nodes` brokers, starting one if needed.
+fn test_phase(name: &'static str, nodes: u8, extra: &[&str]) -> Phase {
+    println!("\n==> {name}");
+    let started = Instant::now();
+    let outcome = (|| -> Result<(Counts, bool, String)> {
+        let broker = BrokerLease::acquire(nodes)?;
+        println!("    brokers: {} ({})", broker.bootstrap, broker.origin);
+        let mut args = vec!["test", "--workspace", "--locked"];
+        args.extend_from_slice(extra);
+        let mut command = cargo(&args);
+        command.env("KAFKA_BROKERS", &broker.bootstrap);
+        let (counts, ok, failures) = run_cargo_test(command)?;
+        Ok((counts, ok, failures))
+    })();
+    match outcome {
+        Ok((counts, ok, failures)) => Phase {
+            name,
+            ok: ok && counts.failed == 0,
+            counts: Some(counts),
+            elapsed: started.elapsed(),
+            note: failures,
+        },
+        Err(e) => Phase {
+            name,
+            ok: false,
+            counts: None,
+            elapsed: started.elapsed(),
+            note: format!("{e:#}"),
+        },
+    }
+}
+
+/// Streams `cargo test` output through and adds up its `test result:` lines.
+fn run_cargo_test(mut command: Command) -> Result<(Counts, bool, String)> {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("running cargo test")?;
+    let stdout = child.stdout.take().context("cargo test stdout")?;
+    let mut counts = Counts::default();
+    let mut failed_tests = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        if let Some(result) = parse_result_line(&line) {
+            counts.passed += result.passed;
+            counts.failed += result.failed;
+            counts.ignored += result.ignored;
+        }
+        if let Some(name) = line
+            .strip_prefix("test ")
+            .and_then(|rest| rest.strip_suffix(" ... FAILED"))
+        {
+            failed_tests.push(name.to_string());
+        }
+    }
+    let status = child.wait()?;
+    let note = if failed_tests.is_empty() {
+        if status.success() {
+            String::new()
+        } else {
+            format!("cargo test exited with {status}")
+        }
+    } else {
+        format!("failed: {}", failed_tests.join(", "))
+    };
+    Ok((counts, status.success(), note))
+}
+
+/// Parses `test result: ok. 7 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; ...`.
+fn parse_result_line(line: &str) -> Option<Counts> {
+    let rest = line.trim().strip_prefix("test result: ")?;
+    let mut counts = Counts::default();
+    for part in rest.split(';') {
+        let words: Vec<&str> = part.split_whitespace().collect();
+        let (number, label) = match words.as_slice() {
+            [_, n, label, ..] if n.parse::<u32>().is_ok() => (n, label),
+            [n, label, ..] => (n, label),
+            _ => continue,
+        };
+        let Ok(n) = number.parse::<u32>() else { continue };
+        match *label {
+            "passed" => counts.passed = n,
+            "failed" => counts.failed = n,
+            "ignored" => counts.ignored = n,
+            _ => {}
+        }
+    }
+    Some(counts)
+}
+
+/// A cluster for one test phase; stops what it started when dropped and
+/// restores a cluster it had to stop.
+struct BrokerLease {
+    bootstrap: String,
+    origin: String,
+    started: bool,
+    restore: Option<u8>,
+}
+
+impl BrokerLease {
+    fn acquire(nodes: u8) -> Result<BrokerLease> {
+        if let Ok(given) = std::env::var("KAFKA_BROKERS") {
+            return Ok(BrokerLease {
+                bootstrap: given,
+                origin: "from KAFKA_BROKERS".into(),
+                started: false,
+                restore: None,
+            });
+        }
+        let mut restore = None;
+        match kafka::running_layout()? {
+            Some(running) if running == nodes => {
+                return Ok(BrokerLease {
+                    bootstrap: kafka::bootstrap(nodes),
+                    origin: "already running, started by cargo xtask kafka up".into(),
+                    started: false,
+                    restore: None,
+                });
+            }
+            Some(running) => {
+                println!("    stopping the running {running}-node cluster for this phase (restarted afterwards)");
+                kafka::down(false)?;
+                restore = Some(running);
+            }
+            None => {
+                if let Ok(brokers) =
+                    tutorial_support::brokers::probe("localhost:9092", Duration::from_secs(3))
+                {
+                    if brokers.len() >= usize::from(nodes) {
+                        return Ok(BrokerLease {
+                            bootstrap: kafka::bootstrap(nodes.min(brokers.len() as u8)),
+                            origin: format!("a cluster not started by xtask, {} broker(s)", brokers.len()),
+                            started: false,
+                            restore: None,
+                        });
+                    }
+                    bail!(
+                        "this phase needs {nodes} brokers, but a cluster not started by cargo xtask \
+                         answers on localhost:9092 with {}. Stop it (e.g. `docker compose down`) so \
+                         xtask can start its own, or start three nodes with \
+                         `docker compose --profile cluster up -d`",
+                        brokers.len()
+                    );
+                }
+            }
+        }
+        let elapsed = kafka::up(nodes)?;
+        println!("    started {nodes} node(s) in {:.1} s", elapsed.as_secs_f64());
+        Ok(BrokerLease {
+            bootstrap: kafka::bootstrap(nodes),
+            origin: format!("started by this run ({nodes} node(s))"),
+            started: true,
+            restore,
+        })
+    }
+}
+
+impl Drop for BrokerLease {
+    fn drop(&mut self) {
+        if self.started
+            && let Err(e) = kafka::down(false)
+        {
+            eprintln!("warning: stopping the test brokers failed: {e:#}");
+        }
+        if let Some(nodes) = self.restore
+            && let Err(e) = kafka::up(nodes)
+        {
+            eprintln!("warning: restarting your {nodes}-node cluster failed: {e:#}");
+        }
+    }
+}
+
+fn print_summary(phases: &[Phase]) -> ExitCode {
+    println!("\n==================== cargo xtask test: summary ====================");
+    let mut total = Counts::default();
+    for phase in phases {
+        let counts = phase
+            .counts
+            .map(|c| {
+                total.passed += c.passed;
+                total.failed += c.failed;
+                format!("{:>4} passed {:>3} failed {:>3} ignored", c.passed, c.failed, c.ignored)
+            })
+            .unwrap_or_default();
+        println!(
+            "{:<4} {:<18} {:>7.1} s  {counts}",
+            if phase.ok { "ok" } else { "FAIL" },
+            phase.name,
+            phase.elapsed.as_secs_f64()
+        );
+        if !phase.note.is_empty() {
+            for line in phase.note.lines() {
+                println!("       {line}");
+            }
+        }
+    }
+    println!("(`ignored` in the 1-broker phase are the tests that need three brokers: the next phase runs them)");
+    let failed_phases = phases.iter().filter(|p| !p.ok).count() as u32;
+    let failed = total.failed.max(failed_phases);
+    println!("xtask test: {} passed, {} failed", total.passed, failed);
+    if phases.iter().all(|p| p.ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_cargo_test_result_lines() {
+        let c = parse_result_line(
+            "test result: ok. 7 passed; 0 failed; 2 ignored; 0 measured; 0 filtered out; finished in 1.02s",
+        )
+        .unwrap();
+        assert_eq!((c.passed, c.failed, c.ignored), (7, 0, 2));
+        let c = parse_result_line("test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out")
+            .unwrap();
+        assert_eq!((c.passed, c.failed, c.ignored), (3, 1, 0));
+        assert!(parse_result_line("running 3 tests").is_none());
+    }
+}

@@ -1,0 +1,121 @@
+//! `cargo xtask tour`: the whole course, chapter by chapter, against a broker.
+
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+
+use crate::{kafka, paths};
+
+/// The chapters in the order of the book. Every directory under `chapters/`
+/// must be listed here, so a new chapter cannot silently miss the tour.
+pub const CHAPTERS: &[(&str, &str)] = &[
+    ("ch01-architecture", "一、Kafka 核心架构速览"),
+    ("ch02-topic-admin", "二.1 创建 Topic"),
+    ("ch02-writer", "二.2-3 生产者：配置与发送"),
+    ("ch02-balancers", "二.2 分区策略"),
+    ("ch02-acks", "二.4 acks 与可靠性"),
+    ("ch02-idempotence", "二.4 幂等生产者"),
+    ("ch03-reader", "三.1-2 消费者与消费者组"),
+    ("ch03-manual-commit", "三.3 位移管理"),
+    ("ch03-rebalance", "三.4 Rebalance"),
+    ("ch04-serialization", "四 消息格式"),
+    ("ch04-error-handling", "四 错误处理"),
+    ("ch04-tuning", "四 配置调优"),
+];
+
+#[derive(clap::Args)]
+pub struct TourArgs {
+    /// Leave a broker that the tour started running afterwards
+    #[arg(long)]
+    keep_broker: bool,
+}
+
+/// The chapters that exist in this checkout, in book order.
+pub fn present_chapters() -> Result<Vec<(&'static str, &'static str)>> {
+    let dir = paths::workspace().join("chapters");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("Cargo.toml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    if let Some(unknown) = on_disk
+        .iter()
+        .find(|name| !CHAPTERS.iter().any(|(c, _)| c == name))
+    {
+        bail!("chapters/{unknown} is not in xtask's CHAPTERS list (xtask/src/tour.rs): add it in book order");
+    }
+    Ok(CHAPTERS
+        .iter()
+        .copied()
+        .filter(|(c, _)| on_disk.iter().any(|d| d == c))
+        .collect())
+}
+
+pub fn run(args: &TourArgs) -> Result<ExitCode> {
+    let chapters = present_chapters()?;
+    let (brokers, started) = choose_brokers()?;
+    let mut results = Vec::new();
+    for (chapter, title) in &chapters {
+        println!("\n======== {chapter}: {title} ========");
+        let begun = Instant::now();
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["run", "--quiet", "--locked", "-p", chapter])
+            .env("KAFKA_BROKERS", &brokers)
+            .current_dir(paths::workspace())
+            .status()?;
+        results.push((*chapter, status.success(), begun.elapsed()));
+    }
+    if started && !args.keep_broker {
+        kafka::down(false)?;
+    }
+    println!("\n======== tour summary ({} chapter(s), brokers: {brokers}) ========", results.len());
+    for (chapter, ok, elapsed) in &results {
+        println!(
+            "{:<5} {chapter:<22} {:>6.1} s",
+            if *ok { "ok" } else { "FAIL" },
+            elapsed.as_secs_f64()
+        );
+    }
+    let missing: Vec<_> = CHAPTERS
+        .iter()
+        .filter(|(c, _)| !chapters.iter().any(|(p, _)| p == c))
+        .map(|(c, _)| *c)
+        .collect();
+    if !missing.is_empty() {
+        println!("not written yet: {}", missing.join(", "));
+    }
+    Ok(if results.iter().all(|(_, ok, _)| *ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `KAFKA_BROKERS` if set; else a broker on localhost:9092; else one started
+/// now from the Maven jars; else, without Java, the mock cluster, loudly.
+fn choose_brokers() -> Result<(String, bool)> {
+    if let Ok(given) = std::env::var("KAFKA_BROKERS") {
+        println!("Using KAFKA_BROKERS={given}");
+        return Ok((given, false));
+    }
+    if let Some(nodes) = kafka::running_layout()? {
+        return Ok((kafka::bootstrap(nodes), false));
+    }
+    if tutorial_support::brokers::probe("localhost:9092", Duration::from_secs(3)).is_ok() {
+        println!("Using the Kafka broker that answers on localhost:9092");
+        return Ok(("localhost:9092".into(), false));
+    }
+    match kafka::up(1) {
+        Ok(_) => Ok((kafka::bootstrap(1), true)),
+        Err(error) => {
+            println!(
+                "\n*** No broker answers on localhost:9092 and none could be started:\n    {error:#}\n\
+                 *** The tour runs on librdkafka's in-process MOCK cluster instead. It is not\n\
+                 *** Apache Kafka; chapters that need a real broker will say so and stop.\n"
+            );
+            Ok(("mock".into(), false))
+        }
+    }
+}
