@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
 use rdkafka::client::ClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
+use rdkafka::message::DeliveryResult;
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::DefaultProducerContext;
+use rdkafka::producer::{BaseProducer, DefaultProducerContext, Producer, ProducerContext};
 
 use crate::SupportError;
 
@@ -154,20 +155,46 @@ struct ProbeContext {
     last_error: Mutex<Option<String>>,
 }
 
-impl ClientContext for ProbeContext {
-    fn error(&self, error: KafkaError, reason: &str) {
-        let text = if reason.is_empty() {
-            error.to_string()
-        } else {
-            reason.to_string()
-        };
+impl ProbeContext {
+    fn remember(&self, text: String) {
         if let Ok(mut last) = self.last_error.lock() {
             *last = Some(text);
         }
     }
 }
 
-impl ConsumerContext for ProbeContext {}
+impl ClientContext for ProbeContext {
+    /// Connection failures ("Connection refused", "Failed to resolve") arrive
+    /// as log lines with facility FAIL; keep the last one for our message
+    /// instead of letting librdkafka repeat it on stderr every second.
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        let severe = (level as i32) <= (RDKafkaLogLevel::Error as i32);
+        if fac == "FAIL" || severe {
+            // Drop librdkafka's "[thrd:…]: " prefix.
+            let text = log_message
+                .split_once("]: ")
+                .filter(|(head, _)| head.starts_with("[thrd:"))
+                .map_or(log_message, |(_, rest)| rest);
+            self.remember(text.to_string());
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        let text = if reason.is_empty() {
+            error.to_string()
+        } else {
+            reason.to_string()
+        };
+        self.remember(text);
+    }
+}
+
+// A producer handle is the lightest client whose `poll` serves the main
+// event queue, which is where librdkafka reports connection errors.
+impl ProducerContext for ProbeContext {
+    type DeliveryOpaque = ();
+    fn delivery(&self, _: &DeliveryResult<'_>, _: Self::DeliveryOpaque) {}
+}
 
 /// Asks `bootstrap` for cluster metadata and gives up after `timeout`.
 pub fn probe(bootstrap: &str, timeout: Duration) -> Result<Vec<BrokerInfo>, SupportError> {
@@ -177,14 +204,15 @@ pub fn probe(bootstrap: &str, timeout: Duration) -> Result<Vec<BrokerInfo>, Supp
         waited: started.elapsed().max(Duration::from_secs(1)),
         reason,
     };
-    let consumer: BaseConsumer<ProbeContext> = ClientConfig::new()
+    let client: BaseProducer<ProbeContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         // Fail each connection attempt quickly so the deadline below is what
         // bounds the wait, not librdkafka's 30 s connection-setup default.
         .set("socket.connection.setup.timeout.ms", "5000")
+        .set_log_level(RDKafkaLogLevel::Warning)
         .create_with_context(ProbeContext::default())
         .map_err(|e| unreachable(format!("invalid bootstrap address: {e}")))?;
-    match consumer.fetch_metadata(None, timeout) {
+    match client.client().fetch_metadata(None, timeout) {
         Ok(metadata) if !metadata.brokers().is_empty() => Ok(metadata
             .brokers()
             .iter()
@@ -196,7 +224,9 @@ pub fn probe(bootstrap: &str, timeout: Duration) -> Result<Vec<BrokerInfo>, Supp
             .collect()),
         Ok(_) => Err(unreachable("the cluster reported no brokers".into())),
         Err(error) => {
-            let seen = consumer
+            // Run the error callbacks queued while we waited.
+            client.poll(Duration::ZERO);
+            let seen = client
                 .context()
                 .last_error
                 .lock()

@@ -5,7 +5,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum SupportError {
     #[error(
-        "no Kafka broker answered at {address} within {waited:?} ({reason})\n\
+        "no Kafka broker answered at {address} within {waited:.0?} ({reason})\n\
          \n\
          Start a local broker and try again:\n\
          \x20   cargo xtask kafka up            # Apache Kafka from Maven Central, needs Java 17+ and Maven\n\

@@ -21,7 +21,9 @@ pub struct Setting {
 /// The effective values of `keys` for `config`. Fails on an unknown key or an
 /// invalid value, naming it.
 pub fn effective(config: &ClientConfig, keys: &[&str]) -> Result<Vec<Setting>, SupportError> {
-    let native = config.create_native_config().map_err(SupportError::Config)?;
+    let native = config
+        .create_native_config()
+        .map_err(SupportError::Config)?;
     keys.iter()
         .map(|key| {
             let value = native.get(key).map_err(SupportError::Config)?;

@@ -45,7 +45,9 @@ pub fn test_cluster() -> Cluster {
     );
     match Cluster::connect(&spec) {
         Ok(cluster) => cluster,
-        Err(error) => panic!("integration tests need a running broker.\n{error}"),
+        Err(error) => panic!(
+            "integration tests need a running Apache Kafka broker (the mock cluster is not accepted for them).\n{error}"
+        ),
     }
 }
 
@@ -103,9 +105,13 @@ impl TestTopic {
         } else {
             let topic = NewTopic::new(&name, partitions, TopicReplication::Fixed(replication));
             let options = AdminOptions::new().operation_timeout(Some(STEP_TIMEOUT));
-            let results = within(STEP_TIMEOUT, "CreateTopics", admin.create_topics([&topic], &options))
-                .await
-                .expect("CreateTopics request");
+            let results = within(
+                STEP_TIMEOUT,
+                "CreateTopics",
+                admin.create_topics([&topic], &options),
+            )
+            .await
+            .expect("CreateTopics request");
             for result in results {
                 match result {
                     Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}

@@ -82,9 +82,19 @@ fn mdbook() -> Result<PathBuf> {
     if version_ok(&binary) {
         return Ok(binary);
     }
-    println!("Installing mdbook {MDBOOK_VERSION} into {} (once; a few minutes)...", root.display());
+    println!(
+        "Installing mdbook {MDBOOK_VERSION} into {} (once; a few minutes)...",
+        root.display()
+    );
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["install", "mdbook", "--locked", "--version", MDBOOK_VERSION, "--root"])
+        .args([
+            "install",
+            "mdbook",
+            "--locked",
+            "--version",
+            MDBOOK_VERSION,
+            "--root",
+        ])
         .arg(&root)
         .status()
         .context("running cargo install mdbook")?;
@@ -123,7 +133,11 @@ fn check_includes(files: &[PathBuf]) -> Result<usize> {
             };
             let target = file.parent().unwrap_or(Path::new(".")).join(path);
             let Ok(source) = fs::read_to_string(&target) else {
-                problems.push(format!("{}: {{{{#include {spec}}}}}: no file {}", file.display(), target.display()));
+                problems.push(format!(
+                    "{}: {{{{#include {spec}}}}}: no file {}",
+                    file.display(),
+                    target.display()
+                ));
                 continue;
             };
             let Some(anchor) = anchor else { continue };
@@ -132,12 +146,19 @@ fn check_includes(files: &[PathBuf]) -> Result<usize> {
                 && !(source.contains(&format!("ANCHOR: {anchor}"))
                     && source.contains(&format!("ANCHOR_END: {anchor}")))
             {
-                problems.push(format!("{}: {{{{#include {spec}}}}}: no anchor `{anchor}` in {}", file.display(), target.display()));
+                problems.push(format!(
+                    "{}: {{{{#include {spec}}}}}: no anchor `{anchor}` in {}",
+                    file.display(),
+                    target.display()
+                ));
             }
         }
     }
     if !problems.is_empty() {
-        bail!("book includes that do not resolve:\n{}", problems.join("\n"));
+        bail!(
+            "book includes that do not resolve:\n{}",
+            problems.join("\n")
+        );
     }
     Ok(count)
 }
@@ -164,7 +185,10 @@ fn check_output(dir: &Path) -> Result<(usize, usize)> {
     let mut links = 0;
     for page in html_files(dir)? {
         // mdbook's own pages (print.html, toc.html, 404.html) repeat links.
-        let name = page.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = page
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if matches!(name, "print.html" | "toc.html" | "404.html") {
             continue;
         }
@@ -190,7 +214,10 @@ fn check_output(dir: &Path) -> Result<(usize, usize)> {
             links += 1;
             let resolved = page.parent().unwrap_or(dir).join(path);
             if !resolved.exists() {
-                problems.push(format!("{}: broken link or image `{target}`", page.display()));
+                problems.push(format!(
+                    "{}: broken link or image `{target}`",
+                    page.display()
+                ));
             }
         }
     }
@@ -230,6 +257,9 @@ mod tests {
     #[test]
     fn finds_include_directives() {
         let text = "a {{#include ../../chapters/x/src/main.rs:setup}} b {{#rustdoc_include f.rs}} {{#title t}}";
-        assert_eq!(directives(text), vec!["../../chapters/x/src/main.rs:setup", "f.rs"]);
+        assert_eq!(
+            directives(text),
+            vec!["../../chapters/x/src/main.rs:setup", "f.rs"]
+        );
     }
 }

@@ -135,7 +135,9 @@ fn pid_file(node: u8) -> PathBuf {
 }
 
 fn libs_dir() -> PathBuf {
-    paths::cache().join(format!("kafka-{KAFKA_VERSION}")).join("libs")
+    paths::cache()
+        .join(format!("kafka-{KAFKA_VERSION}"))
+        .join("libs")
 }
 
 // ---------------------------------------------------------------------------
@@ -205,9 +207,8 @@ fn java() -> Result<PathBuf> {
         )
     })?;
     let text = String::from_utf8_lossy(&output.stderr);
-    let major = java_major(&text).with_context(|| {
-        format!("cannot read the Java version from `java -version`:\n{text}")
-    })?;
+    let major = java_major(&text)
+        .with_context(|| format!("cannot read the Java version from `java -version`:\n{text}"))?;
     if major < 17 {
         bail!(
             "Java {major} found at `{}`, but Kafka {KAFKA_VERSION} needs Java 17 or newer; \
@@ -287,7 +288,10 @@ fn prepare_storage(nodes: u8, java: &Path, libs: &Path) -> Result<()> {
     for node in 1..=nodes {
         let dir = node_dir_of(nodes, node);
         fs::create_dir_all(dir.join("data"))?;
-        fs::write(dir.join("server.properties"), server_properties(node, nodes, &dir))?;
+        fs::write(
+            dir.join("server.properties"),
+            server_properties(node, nodes, &dir),
+        )?;
         fs::write(dir.join("log4j2.properties"), server_log4j(&dir))?;
     }
     if state.join("formatted").exists() {
@@ -485,7 +489,9 @@ pub fn running_layout() -> Result<Option<u8>> {
     else {
         return Ok(None);
     };
-    let alive = (1..=nodes).filter(|&n| read_pid(n).is_some_and(|pid| is_our_broker(pid, n))).count();
+    let alive = (1..=nodes)
+        .filter(|&n| read_pid(n).is_some_and(|pid| is_our_broker(pid, n)))
+        .count();
     if alive == usize::from(nodes) {
         return Ok(Some(nodes));
     }
@@ -574,7 +580,9 @@ fn stop_pids(pids: &[(u8, u32)]) {
     }
     for &(node, pid) in pids {
         if is_our_broker(pid, node) {
-            eprintln!("node {node} (pid {pid}) ignored SIGTERM for {STOP_TIMEOUT:?}; sending SIGKILL");
+            eprintln!(
+                "node {node} (pid {pid}) ignored SIGTERM for {STOP_TIMEOUT:?}; sending SIGKILL"
+            );
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
         }
     }
@@ -586,7 +594,9 @@ fn stop_pids(pids: &[(u8, u32)]) {
 
 fn status() -> Result<ExitCode> {
     let Some(nodes) = running_layout()? else {
-        println!("No Kafka started by cargo xtask is running. Start one with `cargo xtask kafka up`.");
+        println!(
+            "No Kafka started by cargo xtask is running. Start one with `cargo xtask kafka up`."
+        );
         match tutorial_support::brokers::probe("localhost:9092", Duration::from_secs(2)) {
             Ok(brokers) => println!(
                 "Note: something else answers on localhost:9092 ({} broker(s)), e.g. `docker compose`.",
@@ -597,7 +607,10 @@ fn status() -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     };
     let cluster_id = fs::read_to_string(layout_dir(nodes).join("cluster-id")).unwrap_or_default();
-    println!("Apache Kafka {KAFKA_VERSION}, {nodes} node(s), cluster id {}", cluster_id.trim());
+    println!(
+        "Apache Kafka {KAFKA_VERSION}, {nodes} node(s), cluster id {}",
+        cluster_id.trim()
+    );
     for node in 1..=nodes {
         println!(
             "  node {node}: pid {:<8} clients localhost:{}  controller localhost:{}  data {}",
@@ -674,12 +687,27 @@ const ALIASES: &[(&str, &str)] = &[
     ("topics", "org.apache.kafka.tools.TopicCommand"),
     ("configs", "kafka.admin.ConfigCommand"),
     ("console-producer", "org.apache.kafka.tools.ConsoleProducer"),
-    ("console-consumer", "org.apache.kafka.tools.consumer.ConsoleConsumer"),
-    ("consumer-groups", "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"),
-    ("producer-perf", "org.apache.kafka.tools.ProducerPerformance"),
-    ("consumer-perf", "org.apache.kafka.tools.ConsumerPerformance"),
+    (
+        "console-consumer",
+        "org.apache.kafka.tools.consumer.ConsoleConsumer",
+    ),
+    (
+        "consumer-groups",
+        "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+    ),
+    (
+        "producer-perf",
+        "org.apache.kafka.tools.ProducerPerformance",
+    ),
+    (
+        "consumer-perf",
+        "org.apache.kafka.tools.ConsumerPerformance",
+    ),
     ("get-offsets", "org.apache.kafka.tools.GetOffsetShell"),
-    ("metadata-quorum", "org.apache.kafka.tools.MetadataQuorumCommand"),
+    (
+        "metadata-quorum",
+        "org.apache.kafka.tools.MetadataQuorumCommand",
+    ),
     ("cluster", "org.apache.kafka.tools.ClusterTool"),
     ("storage", "kafka.tools.StorageTool"),
 ];
@@ -702,7 +730,11 @@ pub fn tool_class(name: &str) -> Result<&str> {
     }
     bail!(
         "unknown Kafka tool `{name}`: use a fully qualified class name or one of: {}",
-        ALIASES.iter().map(|(a, _)| *a).collect::<Vec<_>>().join(", ")
+        ALIASES
+            .iter()
+            .map(|(a, _)| *a)
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 
@@ -710,7 +742,9 @@ pub fn tool_class(name: &str) -> Result<&str> {
 pub fn tool(name: &str, args: &[String]) -> Result<ExitCode> {
     let class = tool_class(name)?;
     let status = tool_command(class, args)?.status()?;
-    Ok(ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8))
+    Ok(ExitCode::from(
+        status.code().unwrap_or(1).clamp(0, 255) as u8
+    ))
 }
 
 /// A ready-to-run command for a Kafka tool (used by later chapters' checks).
@@ -728,7 +762,10 @@ mod tests {
 
     #[test]
     fn java_major_reads_modern_and_legacy_versions() {
-        assert_eq!(java_major(r#"openjdk version "17.0.15" 2025-04-15"#), Some(17));
+        assert_eq!(
+            java_major(r#"openjdk version "17.0.15" 2025-04-15"#),
+            Some(17)
+        );
         assert_eq!(java_major(r#"openjdk version "25" 2025-09-16"#), Some(25));
         assert_eq!(java_major(r#"java version "1.8.0_392""#), Some(8));
         assert_eq!(java_major("no version here"), None);
@@ -753,7 +790,8 @@ mod tests {
             pom.contains(&format!("<kafka.version>{KAFKA_VERSION}</kafka.version>")),
             "xtask/kafka/pom.xml must pin Kafka {KAFKA_VERSION}"
         );
-        let compose = fs::read_to_string(root.join("docker-compose.yml")).expect("docker-compose.yml");
+        let compose =
+            fs::read_to_string(root.join("docker-compose.yml")).expect("docker-compose.yml");
         assert!(
             compose.contains(&format!("apache/kafka:{KAFKA_VERSION}")),
             "docker-compose.yml must use apache/kafka:{KAFKA_VERSION}"
@@ -767,14 +805,19 @@ mod tests {
         assert!(text.contains(
             "controller.quorum.voters=1@localhost:9093,2@localhost:9095,3@localhost:9097\n"
         ));
-        assert!(text.contains("listeners=PLAINTEXT://localhost:9094,CONTROLLER://localhost:9095\n"));
+        assert!(
+            text.contains("listeners=PLAINTEXT://localhost:9094,CONTROLLER://localhost:9095\n")
+        );
         assert!(text.contains("offsets.topic.replication.factor=3\n"));
         assert!(text.contains("transaction.state.log.min.isr=2\n"));
     }
 
     #[test]
     fn unknown_tool_names_are_rejected_with_the_list() {
-        assert_eq!(tool_class("topics").unwrap(), "org.apache.kafka.tools.TopicCommand");
+        assert_eq!(
+            tool_class("topics").unwrap(),
+            "org.apache.kafka.tools.TopicCommand"
+        );
         assert_eq!(tool_class("org.example.Tool").unwrap(), "org.example.Tool");
         let error = tool_class("topix").unwrap_err().to_string();
         assert!(error.contains("topix") && error.contains("console-consumer"));

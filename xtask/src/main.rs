@@ -17,7 +17,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Tasks for the Rust + Kafka tutorial", version)]
+#[command(
+    name = "cargo xtask",
+    about = "Tasks for the Rust + Kafka tutorial",
+    version
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

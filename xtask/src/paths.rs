@@ -5,10 +5,7 @@ use std::path::PathBuf;
 /// The workspace root (the parent of `xtask/`).
 pub fn workspace() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or(manifest)
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
 /// Downloads and tools shared by every checkout on this machine, outside the

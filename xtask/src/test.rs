@@ -37,7 +37,15 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
     phases.push(command_phase("fmt", cargo(&["fmt", "--all", "--check"])));
     phases.push(command_phase(
         "clippy",
-        cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]),
+        cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
     ));
 
     let single = test_phase("tests, 1 broker", 1, &[]);
@@ -175,7 +183,9 @@ fn parse_result_line(line: &str) -> Option<Counts> {
             [n, label, ..] => (n, label),
             _ => continue,
         };
-        let Ok(n) = number.parse::<u32>() else { continue };
+        let Ok(n) = number.parse::<u32>() else {
+            continue;
+        };
         match *label {
             "passed" => counts.passed = n,
             "failed" => counts.failed = n,
@@ -216,7 +226,9 @@ impl BrokerLease {
                 });
             }
             Some(running) => {
-                println!("    stopping the running {running}-node cluster for this phase (restarted afterwards)");
+                println!(
+                    "    stopping the running {running}-node cluster for this phase (restarted afterwards)"
+                );
                 kafka::down(false)?;
                 restore = Some(running);
             }
@@ -227,7 +239,10 @@ impl BrokerLease {
                     if brokers.len() >= usize::from(nodes) {
                         return Ok(BrokerLease {
                             bootstrap: kafka::bootstrap(nodes.min(brokers.len() as u8)),
-                            origin: format!("a cluster not started by xtask, {} broker(s)", brokers.len()),
+                            origin: format!(
+                                "a cluster not started by xtask, {} broker(s)",
+                                brokers.len()
+                            ),
                             started: false,
                             restore: None,
                         });
@@ -243,7 +258,10 @@ impl BrokerLease {
             }
         }
         let elapsed = kafka::up(nodes)?;
-        println!("    started {nodes} node(s) in {:.1} s", elapsed.as_secs_f64());
+        println!(
+            "    started {nodes} node(s) in {:.1} s",
+            elapsed.as_secs_f64()
+        );
         Ok(BrokerLease {
             bootstrap: kafka::bootstrap(nodes),
             origin: format!("started by this run ({nodes} node(s))"),
@@ -277,7 +295,10 @@ fn print_summary(phases: &[Phase]) -> ExitCode {
             .map(|c| {
                 total.passed += c.passed;
                 total.failed += c.failed;
-                format!("{:>4} passed {:>3} failed {:>3} ignored", c.passed, c.failed, c.ignored)
+                format!(
+                    "{:>4} passed {:>3} failed {:>3} ignored",
+                    c.passed, c.failed, c.ignored
+                )
             })
             .unwrap_or_default();
         println!(
@@ -292,7 +313,9 @@ fn print_summary(phases: &[Phase]) -> ExitCode {
             }
         }
     }
-    println!("(`ignored` in the 1-broker phase are the tests that need three brokers: the next phase runs them)");
+    println!(
+        "(`ignored` in the 1-broker phase are the tests that need three brokers: the next phase runs them)"
+    );
     let failed_phases = phases.iter().filter(|p| !p.ok).count() as u32;
     let failed = total.failed.max(failed_phases);
     println!("xtask test: {} passed, {} failed", total.passed, failed);
@@ -314,8 +337,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!((c.passed, c.failed, c.ignored), (7, 0, 2));
-        let c = parse_result_line("test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out")
-            .unwrap();
+        let c = parse_result_line(
+            "test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out",
+        )
+        .unwrap();
         assert_eq!((c.passed, c.failed, c.ignored), (3, 1, 0));
         assert!(parse_result_line("running 3 tests").is_none());
     }

@@ -44,7 +44,9 @@ pub fn present_chapters() -> Result<Vec<(&'static str, &'static str)>> {
         .iter()
         .find(|name| !CHAPTERS.iter().any(|(c, _)| c == name))
     {
-        bail!("chapters/{unknown} is not in xtask's CHAPTERS list (xtask/src/tour.rs): add it in book order");
+        bail!(
+            "chapters/{unknown} is not in xtask's CHAPTERS list (xtask/src/tour.rs): add it in book order"
+        );
     }
     Ok(CHAPTERS
         .iter()
@@ -70,7 +72,10 @@ pub fn run(args: &TourArgs) -> Result<ExitCode> {
     if started && !args.keep_broker {
         kafka::down(false)?;
     }
-    println!("\n======== tour summary ({} chapter(s), brokers: {brokers}) ========", results.len());
+    println!(
+        "\n======== tour summary ({} chapter(s), brokers: {brokers}) ========",
+        results.len()
+    );
     for (chapter, ok, elapsed) in &results {
         println!(
             "{:<5} {chapter:<22} {:>6.1} s",

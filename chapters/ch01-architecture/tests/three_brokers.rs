@@ -1,0 +1,48 @@
+//! Claims that need three brokers. `#[ignore]`d in the single-broker phase;
+//! `cargo xtask test` runs them (`--ignored`) against a three-node cluster
+//! and checks that as many ran as were set aside.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use ch01_architecture::{TopicOutcome, create_topic, delete_topic, describe_partitions};
+use tutorial_support::testing::{test_cluster_with_brokers, unique_name};
+
+#[tokio::test]
+#[ignore = "needs 3 brokers: run by the three-node phase of `cargo xtask test`"]
+async fn a_topic_with_replication_factor_3_has_three_in_sync_replicas_and_spread_leaders() {
+    let cluster = test_cluster_with_brokers(3);
+    let topic = unique_name("ch01-rf3");
+    let outcome = create_topic(&cluster, &topic, 3, 3).await.unwrap();
+    assert_eq!(outcome, TopicOutcome::Created);
+    // Followers join the ISR once they have caught up; give them a moment.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let partitions = loop {
+        let partitions = describe_partitions(cluster.bootstrap_servers(), &topic).unwrap();
+        if partitions.iter().all(|p| p.isr.len() == 3) || Instant::now() > deadline {
+            break partitions;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    for p in &partitions {
+        assert_eq!(p.replicas.len(), 3, "partition {}: {:?}", p.id, p.replicas);
+        let replicas: BTreeSet<i32> = p.replicas.iter().copied().collect();
+        let isr: BTreeSet<i32> = p.isr.iter().copied().collect();
+        assert_eq!(
+            isr, replicas,
+            "partition {}: all three replicas in sync",
+            p.id
+        );
+        assert!(
+            isr.contains(&p.leader),
+            "the leader is one of the in-sync replicas"
+        );
+    }
+    let leaders: BTreeSet<i32> = partitions.iter().map(|p| p.leader).collect();
+    assert_eq!(
+        leaders.len(),
+        3,
+        "leadership is spread over the brokers: {partitions:?}"
+    );
+    delete_topic(&cluster, &topic).await.unwrap();
+}
