@@ -29,7 +29,7 @@ pub enum SupportError {
     #[error(
         "this needs {needed} brokers but the cluster at {address} has {found}.\n\
          Start a three-node cluster with `cargo xtask kafka down && cargo xtask kafka up --nodes 3` \
-         (or `docker compose --profile cluster up -d`)."
+         (or `docker compose --profile cluster up -d kafka-1 kafka-2 kafka-3`)."
     )]
     NotEnoughBrokers {
         address: String,

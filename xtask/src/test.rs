@@ -251,7 +251,7 @@ impl BrokerLease {
                         "this phase needs {nodes} brokers, but a cluster not started by cargo xtask \
                          answers on localhost:9092 with {}. Stop it (e.g. `docker compose down`) so \
                          xtask can start its own, or start three nodes with \
-                         `docker compose --profile cluster up -d`",
+                         `docker compose --profile cluster up -d kafka-1 kafka-2 kafka-3`",
                         brokers.len()
                     );
                 }
