@@ -142,10 +142,9 @@ fn check_includes(files: &[PathBuf]) -> Result<usize> {
             };
             let Some(anchor) = anchor else { continue };
             let is_line_range = anchor.chars().all(|c| c.is_ascii_digit() || c == ':');
-            if !is_line_range
-                && !(source.contains(&format!("ANCHOR: {anchor}"))
-                    && source.contains(&format!("ANCHOR_END: {anchor}")))
-            {
+            let has_anchor = source.contains(&format!("ANCHOR: {anchor}"))
+                && source.contains(&format!("ANCHOR_END: {anchor}"));
+            if !is_line_range && !has_anchor {
                 problems.push(format!(
                     "{}: {{{{#include {spec}}}}}: no anchor `{anchor}` in {}",
                     file.display(),
