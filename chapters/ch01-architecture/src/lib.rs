@@ -148,7 +148,9 @@ pub struct PartitionView {
     pub isr: Vec<i32>,
     /// The first offset still stored (older records were deleted by retention).
     pub low_watermark: i64,
-    /// The offset the next record appended to this partition will get.
+    /// One past the last record consumers may read: the end of what every
+    /// in-sync replica has copied. In a quiet partition it is also the offset
+    /// the next record will get.
     pub high_watermark: i64,
 }
 
@@ -198,6 +200,21 @@ pub struct Sent {
     pub offset: i64,
 }
 
+// ANCHOR: producer_config
+/// The producer of this chapter. `partitioner` is left at librdkafka's
+/// default (`consistent_random`: CRC32 of the key, modulo the partition
+/// count; a random partition for records without a key).
+pub fn producer_config(bootstrap: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", bootstrap)
+        .set("enable.idempotence", "true")
+        // Bound the wait: by default librdkafka retries for 5 minutes.
+        .set("message.timeout.ms", "30000");
+    config
+}
+// ANCHOR_END: producer_config
+
 // ANCHOR: produce_keyed
 /// Sends `per_key` records for each key, interleaving the keys
 /// (alice#0, bob#0, …, alice#1, bob#1, …) so the global send order is known.
@@ -211,11 +228,7 @@ pub async fn produce_keyed(
     keys: &[&str],
     per_key: u32,
 ) -> Result<Vec<Sent>> {
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("enable.idempotence", "true")
-        .set("message.timeout.ms", "30000")
-        .create()?;
+    let producer: FutureProducer = producer_config(bootstrap).create()?;
     let mut deliveries = Vec::new();
     for seq in 0..per_key {
         for key in keys {
@@ -430,23 +443,34 @@ pub struct Group {
     members: Vec<BaseConsumer<MemberContext>>,
 }
 
+// ANCHOR: member_config
+/// One member of a consumer group. The shared `group.id` is what makes
+/// consumers one group: the group coordinator (a broker) divides the
+/// subscribed topic's partitions among the members.
+pub fn member_config(bootstrap: &str, group_id: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group_id)
+        // A new group has no committed offsets; start at the beginning
+        // instead of librdkafka's default, the end ("latest").
+        .set("auto.offset.reset", "earliest")
+        // Offsets are chapter 三's subject; here nothing is committed.
+        .set("enable.auto.commit", "false");
+    config
+}
+// ANCHOR_END: member_config
+
 // ANCHOR: join_group
 impl Group {
-    /// Starts `size` consumers with the same `group.id`, subscribed to `topic`.
-    /// The shared `group.id` is what makes them one group: the coordinator
-    /// divides the topic's partitions among them.
+    /// Starts `size` consumers with the same `group.id`, all subscribed to
+    /// `topic`. Each `subscribe` makes the member join the group, which
+    /// triggers a rebalance.
     pub fn join(bootstrap: &str, topic: &str, group_id: &str, size: usize) -> Result<Group> {
         let mut members = Vec::with_capacity(size);
         for _ in 0..size {
-            let consumer: BaseConsumer<MemberContext> = ClientConfig::new()
-                .set("bootstrap.servers", bootstrap)
-                .set("group.id", group_id)
-                // A new group has no committed offsets; start at the
-                // beginning instead of librdkafka's default, the end.
-                .set("auto.offset.reset", "earliest")
-                // Offsets are chapter 三's subject; here nothing is committed.
-                .set("enable.auto.commit", "false")
-                .create_with_context(MemberContext::default())?;
+            let consumer: BaseConsumer<MemberContext> =
+                member_config(bootstrap, group_id).create_with_context(MemberContext::default())?;
             consumer.subscribe(&[topic])?;
             members.push(consumer);
         }

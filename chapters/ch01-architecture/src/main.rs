@@ -11,11 +11,11 @@ use std::time::Duration;
 use anyhow::Result;
 use ch01_architecture::{
     Group, TopicOutcome, check_order, create_topic, delete_topic, describe_cluster,
-    describe_partitions, produce_events, produce_keyed, read_back,
+    describe_partitions, member_config, produce_events, produce_keyed, producer_config, read_back,
 };
 use clap::Parser;
 use tutorial_support::testing::unique_name;
-use tutorial_support::{BrokerArgs, Cluster, init_tracing};
+use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective};
 
 /// 一、Kafka 核心架构速览: brokers, topics, partitions, offsets and consumer groups, observed on a live cluster
 #[derive(Parser)]
@@ -121,9 +121,15 @@ fn print_partitions(cluster: &Cluster, topic: &str) -> Result<()> {
 /// ③ Keys choose partitions; order holds per partition, offsets are
 /// per-partition counters, and there is no order across partitions.
 async fn show_order(cluster: &Cluster, topic: &str) -> Result<()> {
+    println!();
+    print_effective(
+        "③ Producer settings that decide where and in what order records land:",
+        &producer_config(cluster.bootstrap_servers()),
+        &["partitioner", "enable.idempotence", "acks"],
+    )?;
     let sent = produce_keyed(cluster.bootstrap_servers(), topic, &KEYS, RECORDS_PER_KEY).await?;
     println!(
-        "\n③ Produced {} records: {} keys × {RECORDS_PER_KEY}, interleaved (alice#0, bob#0, …, alice#1, …)",
+        "  produced {} records: {} keys × {RECORDS_PER_KEY}, interleaved (alice#0, bob#0, …, alice#1, …)",
         sent.len(),
         KEYS.len()
     );
@@ -194,6 +200,16 @@ async fn show_groups(cluster: &Cluster, partitions: i32, replication: i32) -> Re
     let crowd_shares = crowd.wait_for_assignment(partitions, settle).await?;
 
     println!("\n④ Consumer groups on {topic} ({partitions} partitions)");
+    print_effective(
+        "  member settings:",
+        &member_config(bootstrap, "any-group"),
+        &[
+            "partition.assignment.strategy",
+            "group.protocol",
+            "auto.offset.reset",
+            "enable.auto.commit",
+        ],
+    )?;
     print_shares("group 'pair' (2 members)", &pair_shares);
     print_shares(
         &format!("group 'crowd' ({crowd_size} members)"),

@@ -127,6 +127,43 @@ async fn records_with_the_same_key_share_one_partition_and_keep_their_order() {
     delete_topic(&cluster, &topic).await.unwrap();
 }
 
+/// CRC-32 (IEEE 802.3, the zlib one), bit by bit: small enough to check by eye.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn crc32_matches_the_standard_check_value() {
+    assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+}
+
+#[tokio::test]
+async fn the_default_partitioner_puts_a_key_in_partition_crc32_of_key_mod_partition_count() {
+    let cluster = test_cluster();
+    let topic = fresh_topic(&cluster, 3).await;
+    let (sent, _) = round_trip(&cluster, &topic).await;
+    for s in &sent {
+        let expected = (crc32(s.key.as_bytes()) % 3) as i32;
+        assert_eq!(
+            s.partition, expected,
+            "key {} should be in partition {expected}",
+            s.key
+        );
+    }
+    delete_topic(&cluster, &topic).await.unwrap();
+}
+
 #[tokio::test]
 async fn offsets_are_counted_per_partition_not_across_the_topic() {
     let cluster = test_cluster();
