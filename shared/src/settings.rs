@@ -26,7 +26,13 @@ pub fn effective(config: &ClientConfig, keys: &[&str]) -> Result<Vec<Setting>, S
         .map_err(SupportError::Config)?;
     keys.iter()
         .map(|key| {
-            let value = native.get(key).map_err(SupportError::Config)?;
+            // A topic-level property (acks, partitioner, …) is only known to a
+            // global config once some topic-level property was set on it;
+            // otherwise ask a fresh topic config for librdkafka's default.
+            let value = match native.get(key) {
+                Ok(value) => value,
+                Err(error) => topic_default(key).ok_or(SupportError::Config(error))?,
+            };
             Ok(Setting {
                 key: (*key).to_string(),
                 value,
@@ -63,4 +69,58 @@ pub fn print_effective(
         );
     }
     Ok(())
+}
+
+/// librdkafka's default for a topic-level property, from a fresh topic config.
+#[allow(unsafe_code)]
+fn topic_default(key: &str) -> Option<String> {
+    use rdkafka::bindings as rd;
+    use std::ffi::{CStr, CString, c_char};
+
+    let name = CString::new(key).ok()?;
+    // SAFETY: the topic config is created, read with a buffer of the size
+    // librdkafka asked for, and destroyed here; no pointer escapes.
+    unsafe {
+        let conf = rd::rd_kafka_topic_conf_new();
+        let mut size: usize = 0;
+        let mut value = None;
+        if rd::rd_kafka_topic_conf_get(conf, name.as_ptr(), std::ptr::null_mut(), &mut size)
+            == rd::rd_kafka_conf_res_t::RD_KAFKA_CONF_OK
+        {
+            let mut buffer = vec![0u8; size.max(1)];
+            if rd::rd_kafka_topic_conf_get(
+                conf,
+                name.as_ptr(),
+                buffer.as_mut_ptr().cast::<c_char>(),
+                &mut size,
+            ) == rd::rd_kafka_conf_res_t::RD_KAFKA_CONF_OK
+            {
+                value = CStr::from_bytes_until_nul(&buffer)
+                    .ok()
+                    .map(|s| s.to_string_lossy().into_owned());
+            }
+        }
+        rd::rd_kafka_topic_conf_destroy(conf);
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_level_defaults_are_found_without_any_topic_setting() {
+        let settings =
+            effective(&ClientConfig::new(), &["acks", "partitioner", "linger.ms"]).unwrap();
+        let values: Vec<&str> = settings.iter().map(|s| s.value.as_str()).collect();
+        assert_eq!(values, vec!["-1", "consistent_random", "5"]);
+        assert!(settings.iter().all(|s| !s.explicit));
+    }
+
+    #[test]
+    fn an_unknown_setting_is_an_error_naming_it() {
+        let error = effective(&ClientConfig::new(), &["no.such.setting"]).unwrap_err();
+        assert!(error.to_string().contains("no.such.setting"), "{error}");
+    }
 }

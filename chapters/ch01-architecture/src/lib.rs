@@ -303,8 +303,8 @@ pub async fn read_back(
 ) -> Result<Vec<Received>> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
-        // librdkafka's consumer poll insists on a group.id ("Unknown group"
-        // otherwise), even though assign() never joins that group.
+        // librdkafka's consumer refuses assign() without a group.id
+        // ("Unknown group"), although assign() never joins that group.
         .set("group.id", "ch01-read-back")
         .set("enable.auto.commit", "false")
         .create()?;

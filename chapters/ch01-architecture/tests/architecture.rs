@@ -47,6 +47,64 @@ async fn round_trip(
     (sent, received)
 }
 
+/// The defaults this chapter's page names, read from librdkafka itself.
+#[test]
+fn librdkafka_defaults_named_in_this_chapter() {
+    use rdkafka::ClientConfig;
+    use tutorial_support::settings::effective;
+    let defaults = effective(
+        &ClientConfig::new(),
+        &[
+            "partitioner",
+            "acks",
+            "enable.idempotence",
+            "auto.offset.reset",
+            "enable.auto.commit",
+            "partition.assignment.strategy",
+            "group.protocol",
+        ],
+    )
+    .unwrap();
+    let values: Vec<(&str, &str)> = defaults
+        .iter()
+        .map(|s| (s.key.as_str(), s.value.as_str()))
+        .collect();
+    assert_eq!(
+        values,
+        vec![
+            ("partitioner", "consistent_random"),
+            ("acks", "-1"),
+            ("enable.idempotence", "false"),
+            ("auto.offset.reset", "largest"),
+            ("enable.auto.commit", "true"),
+            ("partition.assignment.strategy", "range,roundrobin"),
+            ("group.protocol", "classic"),
+        ]
+    );
+}
+
+/// librdkafka's high-level consumer wants a group.id even for `assign`,
+/// which never joins a group: without one, assign reports "Unknown group".
+/// This is why `read_back` sets a group.id it never uses.
+#[tokio::test]
+async fn assign_without_a_group_id_fails_with_unknown_group() {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+    let cluster = test_cluster();
+    let topic = fresh_topic(&cluster, 1).await;
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .create()
+        .unwrap();
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(&topic, 0, Offset::Beginning)
+        .unwrap();
+    let error = consumer.assign(&assignment).expect_err("no group.id");
+    assert!(error.to_string().contains("Unknown group"), "{error}");
+    delete_topic(&cluster, &topic).await.unwrap();
+}
+
 #[tokio::test]
 async fn a_new_topic_has_the_requested_partitions_each_with_a_leader_and_in_sync_replicas() {
     let cluster = test_cluster();

@@ -46,3 +46,38 @@ async fn a_topic_with_replication_factor_3_has_three_in_sync_replicas_and_spread
     );
     delete_topic(&cluster, &topic).await.unwrap();
 }
+
+/// In KRaft mode a broker answers the metadata request's "controller id"
+/// with a random live broker (clients cannot reach the controllers, see
+/// KIP-590), so fresh clients see different "controllers" on one cluster.
+#[test]
+#[ignore = "needs 3 brokers: run by the three-node phase of `cargo xtask test`"]
+#[allow(unsafe_code)]
+fn the_controller_id_in_metadata_is_a_random_live_broker_not_the_quorum_leader() {
+    use rdkafka::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+
+    let cluster = test_cluster_with_brokers(3);
+    let broker_ids: BTreeSet<i32> = cluster.brokers().iter().map(|b| b.id).collect();
+    let mut seen = BTreeSet::new();
+    for _ in 0..20 {
+        let client: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", cluster.bootstrap_servers())
+            .create()
+            .unwrap();
+        // rust-rdkafka has no safe wrapper for rd_kafka_controllerid; the
+        // pointer is valid for the life of `client`.
+        let id = unsafe {
+            rdkafka::bindings::rd_kafka_controllerid(client.client().native_ptr(), 10_000)
+        };
+        assert!(
+            broker_ids.contains(&id),
+            "controller id {id} is not a live broker"
+        );
+        seen.insert(id);
+    }
+    assert!(
+        seen.len() > 1,
+        "20 fresh clients all saw controller {seen:?}: a fixed controller would look like this, a random broker would not"
+    );
+}
