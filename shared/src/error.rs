@@ -37,6 +37,9 @@ pub enum SupportError {
         found: usize,
     },
 
+    #[error("{0}")]
+    Java(String),
+
     #[error("could not start librdkafka's mock cluster: {0}")]
     Mock(rdkafka::error::KafkaError),
 

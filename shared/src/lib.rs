@@ -8,6 +8,7 @@
 
 pub mod brokers;
 pub mod error;
+pub mod kafka_tools;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

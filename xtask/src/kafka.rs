@@ -20,7 +20,8 @@ use crate::paths;
 
 /// The pinned Kafka version. Keep in step with `xtask/kafka/pom.xml` and the
 /// image tag in `docker-compose.yml` (a unit test below checks both).
-pub const KAFKA_VERSION: &str = "4.3.1";
+pub use tutorial_support::kafka_tools::KAFKA_VERSION;
+use tutorial_support::kafka_tools::{TOOL_ALIASES, java_class_command, libs_dir, tool_class};
 /// Heap per broker: small, because two cores and three JVMs share this machine.
 const HEAP: &str = "512m";
 /// How long `up` waits for every broker to register.
@@ -98,6 +99,20 @@ fn controller_port(node: u8) -> u16 {
     client_port(node) + 1
 }
 
+/// A second client listener, `PROXIED`, on 9192 + 2(n-1). It advertises
+/// [`proxy_port`] instead of its own port, so a client that bootstraps
+/// through it sends every request via a fault-injecting proxy listening
+/// there (chapter 二's idempotence tests). Nothing listens on the proxy port
+/// unless such a test runs.
+pub fn proxied_port(node: u8) -> u16 {
+    9192 + 2 * (u16::from(node) - 1)
+}
+
+/// Where the fault-injecting proxy for node `n` listens: 9292 + 2(n-1).
+pub fn proxy_port(node: u8) -> u16 {
+    9292 + 2 * (u16::from(node) - 1)
+}
+
 /// The bootstrap list for a cluster of `nodes` nodes.
 pub fn bootstrap(nodes: u8) -> String {
     (1..=nodes)
@@ -132,12 +147,6 @@ fn layout_file() -> PathBuf {
 
 fn pid_file(node: u8) -> PathBuf {
     node_dir(node).join("pid")
-}
-
-fn libs_dir() -> PathBuf {
-    paths::cache()
-        .join(format!("kafka-{KAFKA_VERSION}"))
-        .join("libs")
 }
 
 // ---------------------------------------------------------------------------
@@ -193,42 +202,8 @@ pub fn up(nodes: u8) -> Result<Duration> {
     Ok(elapsed)
 }
 
-/// `java` from `$JAVA_HOME` or the `PATH`, checked to be Java 17 or newer.
 fn java() -> Result<PathBuf> {
-    let java = std::env::var_os("JAVA_HOME")
-        .map(|home| PathBuf::from(home).join("bin").join("java"))
-        .filter(|p| p.exists())
-        .unwrap_or_else(|| PathBuf::from("java"));
-    let output = Command::new(&java).arg("-version").output().with_context(|| {
-        format!(
-            "cannot run `{}`: Kafka {KAFKA_VERSION} needs Java 17 or newer. Install a JDK \
-             (e.g. `apt-get install openjdk-17-jre-headless`) or use Docker: `docker compose up -d`",
-            java.display()
-        )
-    })?;
-    let text = String::from_utf8_lossy(&output.stderr);
-    let major = java_major(&text)
-        .with_context(|| format!("cannot read the Java version from `java -version`:\n{text}"))?;
-    if major < 17 {
-        bail!(
-            "Java {major} found at `{}`, but Kafka {KAFKA_VERSION} needs Java 17 or newer; \
-             set JAVA_HOME to a newer JDK",
-            java.display()
-        );
-    }
-    Ok(java)
-}
-
-/// Parses the major version from `java -version` output (`"17.0.15"`, `"1.8.0_392"`).
-fn java_major(text: &str) -> Option<u32> {
-    let quoted = text.split('"').nth(1)?;
-    let mut parts = quoted.split(['.', '-', '+', '_']);
-    let first: u32 = parts.next()?.parse().ok()?;
-    if first == 1 {
-        parts.next()?.parse().ok()
-    } else {
-        Some(first)
-    }
+    Ok(tutorial_support::kafka_tools::java()?)
 }
 
 /// The broker and tool jars, fetched with Maven into the cache the first time.
@@ -267,7 +242,7 @@ pub fn ensure_jars() -> Result<PathBuf> {
 
 fn check_ports_free(nodes: u8) -> Result<()> {
     for node in 1..=nodes {
-        for port in [client_port(node), controller_port(node)] {
+        for port in [client_port(node), controller_port(node), proxied_port(node)] {
             if TcpListener::bind(("127.0.0.1", port)).is_err() {
                 bail!(
                     "port {port} on localhost is already in use, so node {node} cannot start. \
@@ -353,11 +328,12 @@ fn server_properties(node: u8, nodes: u8, dir: &Path) -> String {
          node.id={node}\n\
          process.roles=broker,controller\n\
          controller.quorum.voters={voters}\n\
-         listeners=PLAINTEXT://localhost:{client},CONTROLLER://localhost:{controller}\n\
-         advertised.listeners=PLAINTEXT://localhost:{client}\n\
+         listeners=PLAINTEXT://localhost:{client},PROXIED://localhost:{proxied},CONTROLLER://localhost:{controller}\n\
+         # PROXIED advertises the port of a test proxy, not its own (see proxied_port in xtask/src/kafka.rs).\n\
+         advertised.listeners=PLAINTEXT://localhost:{client},PROXIED://localhost:{proxy}\n\
          controller.listener.names=CONTROLLER\n\
          inter.broker.listener.name=PLAINTEXT\n\
-         listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
+         listener.security.protocol.map=PLAINTEXT:PLAINTEXT,PROXIED:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
          log.dirs={data}\n\
          num.partitions=1\n\
          default.replication.factor={rf}\n\
@@ -374,6 +350,8 @@ fn server_properties(node: u8, nodes: u8, dir: &Path) -> String {
          auto.create.topics.enable=false\n",
         client = client_port(node),
         controller = controller_port(node),
+        proxied = proxied_port(node),
+        proxy = proxy_port(node),
         data = dir.join("data").display(),
     )
 }
@@ -396,18 +374,7 @@ fn server_log4j(dir: &Path) -> String {
 
 /// `java … <class>` for a Kafka tool, logging warnings to stderr.
 fn java_command(java: &Path, libs: &Path, class: &str) -> Command {
-    let mut command = Command::new(java);
-    command
-        .arg(format!(
-            "-Dlog4j2.configurationFile={}",
-            paths::workspace()
-                .join("xtask/kafka/tools-log4j2.properties")
-                .display()
-        ))
-        .arg("-cp")
-        .arg(format!("{}/*", libs.display()))
-        .arg(class);
-    command
+    java_class_command(java, libs, class)
 }
 
 fn pids_of(children: &[(u8, Child)]) -> Vec<(u8, u32)> {
@@ -682,66 +649,18 @@ fn logs(node: u8, lines: usize) -> Result<()> {
 // tool
 // ---------------------------------------------------------------------------
 
-/// Short names for the tools later chapters use.
-const ALIASES: &[(&str, &str)] = &[
-    ("topics", "org.apache.kafka.tools.TopicCommand"),
-    ("configs", "kafka.admin.ConfigCommand"),
-    ("console-producer", "org.apache.kafka.tools.ConsoleProducer"),
-    (
-        "console-consumer",
-        "org.apache.kafka.tools.consumer.ConsoleConsumer",
-    ),
-    (
-        "consumer-groups",
-        "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
-    ),
-    (
-        "producer-perf",
-        "org.apache.kafka.tools.ProducerPerformance",
-    ),
-    (
-        "consumer-perf",
-        "org.apache.kafka.tools.ConsumerPerformance",
-    ),
-    ("get-offsets", "org.apache.kafka.tools.GetOffsetShell"),
-    (
-        "metadata-quorum",
-        "org.apache.kafka.tools.MetadataQuorumCommand",
-    ),
-    ("cluster", "org.apache.kafka.tools.ClusterTool"),
-    ("storage", "kafka.tools.StorageTool"),
-];
-
 fn alias_help() -> String {
     let mut help = String::from("Aliases:\n");
-    for (alias, class) in ALIASES {
+    for (alias, class) in TOOL_ALIASES {
         help.push_str(&format!("  {alias:<18} {class}\n"));
     }
     help
 }
 
-/// Resolves an alias; anything containing a dot is taken as a class name.
-pub fn tool_class(name: &str) -> Result<&str> {
-    if let Some((_, class)) = ALIASES.iter().find(|(alias, _)| *alias == name) {
-        return Ok(class);
-    }
-    if name.contains('.') {
-        return Ok(name);
-    }
-    bail!(
-        "unknown Kafka tool `{name}`: use a fully qualified class name or one of: {}",
-        ALIASES
-            .iter()
-            .map(|(a, _)| *a)
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
-}
-
 /// Runs a Kafka tool with the same jars as the broker and returns its exit code.
 pub fn tool(name: &str, args: &[String]) -> Result<ExitCode> {
-    let class = tool_class(name)?;
-    let status = tool_command(class, args)?.status()?;
+    let class = tool_class(name)?.to_string();
+    let status = tool_command(&class, args)?.status()?;
     Ok(ExitCode::from(
         status.code().unwrap_or(1).clamp(0, 255) as u8
     ))
@@ -761,24 +680,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn java_major_reads_modern_and_legacy_versions() {
-        assert_eq!(
-            java_major(r#"openjdk version "17.0.15" 2025-04-15"#),
-            Some(17)
-        );
-        assert_eq!(java_major(r#"openjdk version "25" 2025-09-16"#), Some(25));
-        assert_eq!(java_major(r#"java version "1.8.0_392""#), Some(8));
-        assert_eq!(java_major("no version here"), None);
-    }
-
-    #[test]
     fn ports_do_not_collide_between_nodes() {
         let mut ports: Vec<u16> = (1..=3)
-            .flat_map(|n| [client_port(n), controller_port(n)])
+            .flat_map(|n| {
+                [
+                    client_port(n),
+                    controller_port(n),
+                    proxied_port(n),
+                    proxy_port(n),
+                ]
+            })
             .collect();
         ports.sort_unstable();
         ports.dedup();
-        assert_eq!(ports, vec![9092, 9093, 9094, 9095, 9096, 9097]);
+        assert_eq!(ports.len(), 12, "every port distinct: {ports:?}");
         assert_eq!(bootstrap(3), "localhost:9092,localhost:9094,localhost:9096");
     }
 
@@ -805,21 +720,13 @@ mod tests {
         assert!(text.contains(
             "controller.quorum.voters=1@localhost:9093,2@localhost:9095,3@localhost:9097\n"
         ));
-        assert!(
-            text.contains("listeners=PLAINTEXT://localhost:9094,CONTROLLER://localhost:9095\n")
-        );
+        assert!(text.contains(
+            "\nlisteners=PLAINTEXT://localhost:9094,PROXIED://localhost:9194,CONTROLLER://localhost:9095\n"
+        ));
+        assert!(text.contains(
+            "\nadvertised.listeners=PLAINTEXT://localhost:9094,PROXIED://localhost:9294\n"
+        ));
         assert!(text.contains("offsets.topic.replication.factor=3\n"));
         assert!(text.contains("transaction.state.log.min.isr=2\n"));
-    }
-
-    #[test]
-    fn unknown_tool_names_are_rejected_with_the_list() {
-        assert_eq!(
-            tool_class("topics").unwrap(),
-            "org.apache.kafka.tools.TopicCommand"
-        );
-        assert_eq!(tool_class("org.example.Tool").unwrap(), "org.example.Tool");
-        let error = tool_class("topix").unwrap_err().to_string();
-        assert!(error.contains("topix") && error.contains("console-consumer"));
     }
 }
