@@ -12,6 +12,7 @@ pub mod kafka_tools;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
+pub mod topics;
 pub mod testing;
 
 pub use brokers::{BrokerArgs, Cluster};

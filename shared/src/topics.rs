@@ -1,0 +1,114 @@
+//! Topic helpers for chapters that are not about topic administration
+//! (chapter 二.1 teaches the Admin API itself).
+
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+
+use crate::Cluster;
+
+/// Why a topic could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum TopicError {
+    #[error("creating topic {topic}: {reason}")]
+    Create { topic: String, reason: String },
+    #[error("topic {topic} has no leader for every partition after {waited:?}")]
+    NotReady { topic: String, waited: Duration },
+    #[error(transparent)]
+    Kafka(#[from] KafkaError),
+}
+
+/// Creates `topic` unless it exists (on the mock cluster through the mock's
+/// own API), with optional topic configs, and waits until every partition
+/// has a leader. Returns `true` if it was created now.
+pub async fn ensure_topic(
+    cluster: &Cluster,
+    topic: &str,
+    partitions: i32,
+    replication: i32,
+    configs: &[(&str, &str)],
+) -> Result<bool, TopicError> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .create()?;
+    let created = if let Some(mock) = cluster.mock() {
+        mock.create_topic(topic, partitions, replication)?;
+        true
+    } else {
+        let mut new_topic = NewTopic::new(topic, partitions, TopicReplication::Fixed(replication));
+        for (key, value) in configs {
+            new_topic = new_topic.set(key, value);
+        }
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(15)));
+        let results = admin.create_topics([&new_topic], &options).await?;
+        match results.into_iter().next() {
+            Some(Ok(_)) => true,
+            Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => false,
+            Some(Err((_, code))) => {
+                return Err(TopicError::Create {
+                    topic: topic.into(),
+                    reason: code.to_string(),
+                });
+            }
+            None => {
+                return Err(TopicError::Create {
+                    topic: topic.into(),
+                    reason: "no result from the broker".into(),
+                });
+            }
+        }
+    };
+    wait_for_leaders(&admin, topic, Duration::from_secs(15)).await?;
+    Ok(created)
+}
+
+/// Deletes a topic, best effort (the mock cluster has no DeleteTopics).
+pub async fn delete_topic(cluster: &Cluster, topic: &str) -> Result<(), TopicError> {
+    if cluster.is_mock() {
+        return Ok(());
+    }
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .create()?;
+    admin
+        .delete_topics(&[topic], &AdminOptions::new().operation_timeout(Some(Duration::from_secs(15))))
+        .await?;
+    Ok(())
+}
+
+/// CreateTopics returns once the controller recorded the topic; brokers
+/// learn it a moment later. Wait until metadata shows a leader everywhere.
+async fn wait_for_leaders(
+    admin: &AdminClient<DefaultClientContext>,
+    topic: &str,
+    limit: Duration,
+) -> Result<(), TopicError> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let ready = admin
+            .inner()
+            .fetch_metadata(Some(topic), Duration::from_secs(5))
+            .ok()
+            .and_then(|m| {
+                m.topics().first().map(|t| {
+                    t.error().is_none()
+                        && !t.partitions().is_empty()
+                        && t.partitions().iter().all(|p| p.leader() >= 0)
+                })
+            })
+            .unwrap_or(false);
+        if ready {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(TopicError::NotReady {
+                topic: topic.into(),
+                waited: limit,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
