@@ -9,11 +9,12 @@
 pub mod brokers;
 pub mod error;
 pub mod kafka_tools;
+pub mod local_cluster;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
-pub mod topics;
 pub mod testing;
+pub mod topics;
 
 pub use brokers::{BrokerArgs, Cluster};
 pub use error::SupportError;

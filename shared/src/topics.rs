@@ -74,7 +74,10 @@ pub async fn delete_topic(cluster: &Cluster, topic: &str) -> Result<(), TopicErr
         .set("bootstrap.servers", cluster.bootstrap_servers())
         .create()?;
     admin
-        .delete_topics(&[topic], &AdminOptions::new().operation_timeout(Some(Duration::from_secs(15))))
+        .delete_topics(
+            &[topic],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(15))),
+        )
         .await?;
     Ok(())
 }

@@ -323,6 +323,10 @@ fn server_properties(node: u8, nodes: u8, dir: &Path) -> String {
         .join(",");
     let rf = nodes.min(3);
     let min_isr = if nodes >= 3 { 2 } else { 1 };
+    // A teaching cluster: a follower that stops fetching leaves the ISR after
+    // 6 s instead of Kafka's default 30 s, so the acks chapter's failure
+    // demos take seconds, not minutes.
+    let lag = if nodes >= 3 { "6000" } else { "30000" };
     format!(
         "# Written by `cargo xtask kafka up`; regenerated on every start.\n\
          node.id={node}\n\
@@ -345,6 +349,7 @@ fn server_properties(node: u8, nodes: u8, dir: &Path) -> String {
          # The stock file waits 3 s for more members before the first rebalance;\n\
          # the chapters start their consumers together, so don't.\n\
          group.initial.rebalance.delay.ms=0\n\
+         replica.lag.time.max.ms={lag}\n\
          # Tests create and delete many small topics.\n\
          delete.topic.enable=true\n\
          auto.create.topics.enable=false\n",
