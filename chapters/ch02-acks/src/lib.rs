@@ -290,7 +290,19 @@ pub async fn stored_records(bootstrap: &str, topic: &str) -> Result<BTreeSet<u32
         .set("group.id", "ch02-acks-audit")
         .set("enable.auto.commit", "false")
         .create()?;
-    let (_, high) = consumer.fetch_watermarks(topic, 0, Duration::from_secs(10))?;
+    // Right after a leader change the new leader may answer "high watermark
+    // not caught up yet" for a moment: ask again until it knows.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let high = loop {
+        match consumer.fetch_watermarks(topic, 0, Duration::from_secs(5)) {
+            Ok((_, high)) => break high,
+            Err(error) if Instant::now() < deadline => {
+                tracing::debug!("watermarks not available yet: {error}");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    };
     let mut assignment = TopicPartitionList::new();
     assignment.add_partition_offset(topic, 0, Offset::Beginning)?;
     consumer.assign(&assignment)?;
