@@ -189,7 +189,9 @@ async fn show_groups(cluster: &Cluster, partitions: i32, replication: i32) -> Re
     // A fresh, empty topic, so no record is consumed while the groups form.
     let topic = unique_name("ch01-groups");
     create_topic(cluster, &topic, partitions, replication).await?;
-    let settle = if cluster.is_mock() { 30 } else { 20 };
+    // The mock cluster delays every rebalance by seconds; four members joining
+    // one by one can take a minute on a busy machine.
+    let settle = if cluster.is_mock() { 90 } else { 20 };
     let settle = Duration::from_secs(settle);
     let bootstrap = cluster.bootstrap_servers();
 

@@ -65,7 +65,7 @@ fn on_the_mock_cluster_the_chapter_runs_and_says_what_the_mock_lacks() {
     let mut command = chapter();
     command.env("KAFKA_BROKERS", "mock");
     let mut child = ChildProcess::spawn(command);
-    let status = child.wait(Duration::from_secs(90));
+    let status = child.wait(Duration::from_secs(240));
     let output = child.transcript();
     assert!(status.success(), "{output}");
     assert!(
