@@ -1,0 +1,183 @@
+//! 三.1-2 消费者、消费者组与读循环.
+//!
+//! Run: `cargo run -p ch03-reader` against a broker on localhost:9092.
+//! `--follow` keeps reading until Ctrl-C, then commits and leaves the group.
+
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Result;
+use ch03_reader::{
+    Members, group_config, join, produce, read_from_offset, read_from_time, read_loop,
+};
+use clap::Parser;
+use rdkafka::Message;
+use tutorial_support::testing::unique_name;
+use tutorial_support::topics::{delete_topic, ensure_topic};
+use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective, shutdown_token};
+
+/// 三.1-2 消费者、消费者组与读循环: subscribe vs assign, seeking, auto.offset.reset, queue vs publish-subscribe
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    #[command(flatten)]
+    brokers: BrokerArgs,
+    /// After the demo, follow a topic until Ctrl-C (then commit and leave the group)
+    #[arg(long, value_name = "TOPIC")]
+    follow: Option<String>,
+    /// Group used with --follow
+    #[arg(long, default_value = "ch03-follower")]
+    group: String,
+}
+
+const SETTLE: Duration = Duration::from_secs(30);
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_tracing();
+    let args = Args::parse();
+    match run(&args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: &Args) -> Result<()> {
+    let cluster = args.brokers.connect()?;
+    if let Some(topic) = &args.follow {
+        return follow(&cluster, topic, &args.group).await;
+    }
+    print_effective(
+        "Group member settings:",
+        &group_config(cluster.bootstrap_servers(), "example", None),
+        &[
+            "auto.offset.reset",
+            "enable.auto.commit",
+            "enable.auto.offset.store",
+            "group.protocol",
+        ],
+    )?;
+    let topic = unique_name("ch03-reader");
+    ensure_topic(&cluster, &topic, 3, 1, &[]).await?;
+    let base = now_ms() - 60_000;
+    produce(cluster.bootstrap_servers(), &topic, 0, 30, Some(base)).await?;
+    println!("\nProduced 30 records to {topic} (3 partitions), timestamps one second apart");
+    new_groups_and_the_reset_policy(&cluster, &topic).await?;
+    seek_without_a_group(&cluster, &topic, base).await?;
+    delete_topic(&cluster, &topic).await?;
+    queue_and_publish_subscribe(&cluster).await
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// ① A new group has no committed offsets: `auto.offset.reset` decides.
+async fn new_groups_and_the_reset_policy(cluster: &Cluster, topic: &str) -> Result<()> {
+    let bootstrap = cluster.bootstrap_servers();
+    let members = Members::start(vec![
+        join(bootstrap, topic, &unique_name("ch03-default"), None)?,
+        join(
+            bootstrap,
+            topic,
+            &unique_name("ch03-earliest"),
+            Some("earliest"),
+        )?,
+    ]);
+    members.wait_until_assigned(SETTLE).await?;
+    // Give the default group every chance to read the 30 existing records.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = members.counts();
+    produce(bootstrap, topic, 30, 5, None).await?;
+    members.wait_for_total(before[1] + 5 + 5, SETTLE).await?;
+    let after = members.stop().await?;
+    println!(
+        "\n① Two new groups join a topic that already holds 30 records; then 5 more are produced:"
+    );
+    println!(
+        "  auto.offset.reset=latest (librdkafka default): {} of the 30 old records, {} in total",
+        before[0], after[0]
+    );
+    println!(
+        "  auto.offset.reset=earliest:                    {} of the 30 old records, {} in total",
+        before[1], after[1]
+    );
+    println!("  → a new group with the default silently skips everything written before it joined");
+    Ok(())
+}
+
+/// ② No group: read from an offset, or from a point in time.
+async fn seek_without_a_group(cluster: &Cluster, topic: &str, base: i64) -> Result<()> {
+    let bootstrap = cluster.bootstrap_servers();
+    let at_offset = read_from_offset(bootstrap, topic, 0, 3).await?;
+    let at_time = read_from_time(bootstrap, topic, 0, base + 10_500).await?;
+    println!("\n② Without a group (assign):");
+    println!(
+        "  partition 0 from offset 3: first record is offset {} (payload {})",
+        at_offset.offset(),
+        String::from_utf8_lossy(at_offset.payload().unwrap_or_default())
+    );
+    println!(
+        "  partition 0 from time base+10.5 s: first record is offset {}, timestamp base+{} ms",
+        at_time.offset(),
+        at_time.timestamp().to_millis().unwrap_or_default() - base
+    );
+    Ok(())
+}
+
+/// ③ `group.id` decides: members of one group share the records, every
+/// group gets all of them.
+async fn queue_and_publish_subscribe(cluster: &Cluster) -> Result<()> {
+    let bootstrap = cluster.bootstrap_servers();
+    // An empty topic, so nothing is read while the groups form.
+    let topic = unique_name("ch03-groups");
+    ensure_topic(cluster, &topic, 3, 1, &[]).await?;
+    let (billing, audit) = (unique_name("billing"), unique_name("audit"));
+    let members = Members::start(vec![
+        join(bootstrap, &topic, &billing, Some("earliest"))?,
+        join(bootstrap, &topic, &billing, Some("earliest"))?,
+        join(bootstrap, &topic, &audit, Some("earliest"))?,
+    ]);
+    members.wait_until_assigned(SETTLE).await?;
+    produce(bootstrap, &topic, 0, 100, None).await?;
+    members.wait_for_total(200, SETTLE).await?;
+    let counts = members.stop().await?;
+    println!("\n③ 100 records; group 'billing' has two members, group 'audit' one:");
+    println!(
+        "  billing: member 1 got {}, member 2 got {} (together {}: each record once — a queue)",
+        counts[0],
+        counts[1],
+        counts[0] + counts[1]
+    );
+    println!(
+        "  audit:   its only member got {} (every group gets everything — publish-subscribe)",
+        counts[2]
+    );
+    delete_topic(cluster, &topic).await?;
+    Ok(())
+}
+
+/// `--follow`: the read loop until Ctrl-C.
+async fn follow(cluster: &Cluster, topic: &str, group: &str) -> Result<()> {
+    let consumer = join(cluster.bootstrap_servers(), topic, group, Some("earliest"))?;
+    println!("Following {topic} as group {group}; Ctrl-C to stop");
+    let stop = shutdown_token();
+    let processed = read_loop(&consumer, &stop, |m| {
+        println!(
+            "  {}/{}@{}: {}",
+            m.topic(),
+            m.partition(),
+            m.offset(),
+            String::from_utf8_lossy(m.payload().unwrap_or_default())
+        );
+    })
+    .await?;
+    println!("stopped after {processed} records: offsets committed, group left");
+    Ok(())
+}
