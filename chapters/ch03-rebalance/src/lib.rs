@@ -197,6 +197,9 @@ pub struct Member {
     consumer: BaseConsumer<MemberContext>,
     /// (partition, offset) of every record this member processed.
     pub processed: Vec<(i32, i64)>,
+    /// A stalled member is not polled: it stands for an application stuck
+    /// in slow processing.
+    pub stalled: bool,
 }
 
 impl Member {
@@ -237,19 +240,32 @@ impl Group {
 
     /// A new member joins (subscribes).
     pub fn join(&mut self, name: &str, instance_id: Option<&str>) -> Result<()> {
+        self.join_with(name, instance_id, &[])
+    }
+
+    /// A new member with extra settings joins.
+    pub fn join_with(
+        &mut self,
+        name: &str,
+        instance_id: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Result<()> {
         let context = MemberContext {
             name: name.into(),
             log: self.log.clone(),
             owned: Mutex::new(BTreeSet::new()),
         };
-        let consumer: BaseConsumer<MemberContext> =
-            member_config(&self.bootstrap, &self.group, self.protocol, instance_id)
-                .create_with_context(context)?;
+        let mut config = member_config(&self.bootstrap, &self.group, self.protocol, instance_id);
+        for (key, value) in extra {
+            config.set(*key, *value);
+        }
+        let consumer: BaseConsumer<MemberContext> = config.create_with_context(context)?;
         consumer.subscribe(&[&self.topic])?;
         self.members.push(Member {
             name: name.into(),
             consumer,
             processed: Vec::new(),
+            stalled: false,
         });
         Ok(())
     }
@@ -284,7 +300,7 @@ impl Group {
 
     // ANCHOR: process
     fn poll_once(&mut self) -> Result<()> {
-        for member in &mut self.members {
+        for member in self.members.iter_mut().filter(|m| !m.stalled) {
             while let Some(message) = member.consumer.poll(Duration::ZERO) {
                 let message = message?;
                 // Processing, then the offset is stored (committed later: in

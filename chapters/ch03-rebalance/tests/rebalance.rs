@@ -174,3 +174,33 @@ async fn a_dynamic_member_that_restarts_makes_the_others_rebalance() {
         "b takes over and gives back: {events:?}"
     );
 }
+
+/// An application that stops calling poll for longer than
+/// `max.poll.interval.ms` is taken for stuck: librdkafka leaves the group
+/// on its behalf and its partitions go to the others.
+#[tokio::test]
+async fn a_member_that_stops_polling_past_max_poll_interval_loses_its_partitions() {
+    let cluster = test_cluster();
+    let topic = TestTopic::create(&cluster, "ch03-maxpoll", PARTITIONS, 1).await;
+    let mut group = Group::new(
+        cluster.bootstrap_servers(),
+        &topic.name,
+        &unique_name("g"),
+        Protocol::Cooperative,
+    );
+    group
+        .join_with("slow", None, &[("max.poll.interval.ms", "7000")])
+        .unwrap();
+    group.join("b", None).unwrap();
+    group.settle(PARTITIONS, QUIET, LIMIT).await.unwrap();
+    group.members[0].stalled = true;
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while group.members[1].owned().len() < PARTITIONS as usize {
+        assert!(
+            Instant::now() < deadline,
+            "b never took over the stuck member's partitions"
+        );
+        group.run_for(Duration::from_millis(100)).await.unwrap();
+    }
+    drop(group);
+}
