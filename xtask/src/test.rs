@@ -110,7 +110,8 @@ fn test_phase(name: &'static str, nodes: u8, extra: &[&str]) -> Phase {
     let outcome = (|| -> Result<(Counts, bool, String)> {
         let broker = BrokerLease::acquire(nodes)?;
         println!("    brokers: {} ({})", broker.bootstrap, broker.origin);
-        let mut args = vec!["test", "--workspace", "--locked"];
+        // --no-fail-fast: one failing test binary must not hide the others.
+        let mut args = vec!["test", "--workspace", "--locked", "--no-fail-fast"];
         args.extend_from_slice(extra);
         let mut command = cargo(&args);
         command.env("KAFKA_BROKERS", &broker.bootstrap);

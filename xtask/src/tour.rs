@@ -95,7 +95,11 @@ pub fn run(args: &TourArgs) -> Result<ExitCode> {
             .env("KAFKA_BROKERS", &brokers)
             .current_dir(paths::workspace())
             .status()?;
-        let outcome = if status.success() { Outcome::Ok } else { Outcome::Failed };
+        let outcome = if status.success() {
+            Outcome::Ok
+        } else {
+            Outcome::Failed
+        };
         results.push((*chapter, outcome, begun.elapsed()));
         if needs_three && started {
             println!("(back to the one-node cluster)");
@@ -127,11 +131,13 @@ pub fn run(args: &TourArgs) -> Result<ExitCode> {
     if !missing.is_empty() {
         println!("not written yet: {}", missing.join(", "));
     }
-    Ok(if results.iter().all(|(_, o, _)| matches!(o, Outcome::Ok)) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(
+        if results.iter().all(|(_, o, _)| matches!(o, Outcome::Ok)) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
 }
 
 /// `KAFKA_BROKERS` if set; else a broker on localhost:9092; else one started

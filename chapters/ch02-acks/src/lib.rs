@@ -314,8 +314,13 @@ pub async fn stored_records(bootstrap: &str, topic: &str) -> Result<BTreeSet<u32
             bail!("read up to offset {next} of {high} within 30 s");
         }
         match consumer.poll(Duration::ZERO) {
-            Some(message) => {
-                let message = message?;
+            // The cluster just lost a broker: connection errors are expected
+            // and retried by librdkafka; keep reading until the deadline.
+            Some(Err(error)) => {
+                tracing::debug!("while reading back: {error}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Some(Ok(message)) => {
                 next = message.offset() + 1;
                 if let Some(seq) = message
                     .payload()

@@ -14,8 +14,8 @@ use ch03_manual_commit::{
     CommitCounter, Drill, Mode, Reader, SETTINGS, Sink, Until, consumer_config, crash_drill,
     produce, run_worker, subscribe,
 };
-use rdkafka::consumer::Consumer;
 use clap::{Args as ClapArgs, Parser, Subcommand};
+use rdkafka::consumer::Consumer;
 use tutorial_support::testing::unique_name;
 use tutorial_support::topics::{delete_topic, ensure_topic};
 use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective, shutdown_token};
@@ -87,7 +87,10 @@ async fn main() -> ExitCode {
 async fn worker(args: &WorkerArgs) -> Result<()> {
     let cluster = args.brokers.connect()?;
     let mut config = consumer_config(cluster.bootstrap_servers(), &args.group, args.mode);
-    config.set("auto.commit.interval.ms", args.auto_commit_interval_ms.to_string());
+    config.set(
+        "auto.commit.interval.ms",
+        args.auto_commit_interval_ms.to_string(),
+    );
     let consumer: Reader = config.create_with_context(CommitCounter::default())?;
     consumer.subscribe(&[&args.topic])?;
     let mut sink = Sink::open(&args.sink)?;

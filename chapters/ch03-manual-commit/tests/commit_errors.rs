@@ -70,7 +70,10 @@ async fn storing_an_offset_for_a_revoked_partition_fails() {
     // The revocation is applied when the consumer next serves its events.
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while consumer.assignment().unwrap().count() > 0 {
-        assert!(std::time::Instant::now() < deadline, "the partition was never revoked");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the partition was never revoked"
+        );
         let _ = tokio::time::timeout(Duration::from_millis(200), consumer.recv()).await;
     }
     let store = consumer.store_offset_from_message(&message);
