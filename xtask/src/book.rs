@@ -17,11 +17,18 @@ pub struct BookArgs {
     /// Serve the book on http://127.0.0.1:3000 and rebuild on changes
     #[arg(long)]
     serve: bool,
+    /// Also open every page in headless Chromium (JavaScript errors, broken
+    /// images, unexpanded includes, empty code blocks) and take screenshots
+    #[arg(long, conflicts_with = "serve")]
+    browser_check: bool,
 }
 
 pub fn run(args: &BookArgs) -> Result<ExitCode> {
     let summary = build_and_check(args.serve)?;
     println!("{summary}");
+    if args.browser_check {
+        return browser_check();
+    }
     if args.serve {
         let status = Command::new(mdbook()?)
             .args(["serve", "-n", "127.0.0.1", "-p", "3000"])
@@ -34,6 +41,41 @@ pub fn run(args: &BookArgs) -> Result<ExitCode> {
         });
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `book/check/browser-check.mjs` with Node and Debian's Chromium.
+fn browser_check() -> Result<ExitCode> {
+    let check = book_dir().join("check");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        bail!(
+            "no Chromium at {chromium}: install it (`apt-get install chromium`) or set CHROMIUM to its path"
+        );
+    }
+    if !check.join("node_modules").join("playwright-core").exists() {
+        println!("Installing the browser check's npm dependencies (once)...");
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&check)
+            .status()
+            .context("running npm (is Node.js installed?)")?;
+        if !status.success() {
+            bail!("npm ci failed in {}", check.display());
+        }
+    }
+    let screenshots = paths::workspace().join("target").join("book-screenshots");
+    let status = Command::new("node")
+        .arg(check.join("browser-check.mjs"))
+        .arg(output_dir())
+        .arg(&screenshots)
+        .env("CHROMIUM", &chromium)
+        .status()
+        .context("running node")?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn book_dir() -> PathBuf {
