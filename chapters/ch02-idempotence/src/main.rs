@@ -88,8 +88,8 @@ async fn run(args: &Args) -> Result<()> {
         delete_topic(&cluster, &topic).await?;
     }
     println!(
-        "  Without idempotence every retried batch was written twice. With it, the broker saw the\n  \
-         same producer id and sequence numbers again and kept one copy."
+        "  Without idempotence each retry wrote the same batch again. With it, the broker recognised\n  \
+         the producer id and sequence numbers of a batch it already had and kept one copy."
     );
     Ok(())
 }
