@@ -74,6 +74,7 @@ async fn write_frame(writer: &mut OwnedWriteHalf, frame: &[u8]) -> std::io::Resu
     writer.write_all(frame).await
 }
 
+// ANCHOR: relay
 /// One client connection: requests flow up unchanged; a marked response
 /// ends the connection instead of flowing down.
 async fn relay(
@@ -130,3 +131,4 @@ async fn relay(
     upstream.abort();
     // Dropping both halves of both sockets closes the connections.
 }
+// ANCHOR_END: relay
