@@ -21,3 +21,15 @@ pub use error::SupportError;
 pub use settings::print_effective;
 pub use shutdown::shutdown_token;
 pub use telemetry::init_tracing;
+
+/// The end of every chapter's `main`: success, or the error (with its
+/// causes) on one `error:` line and exit code 1 — never a panic backtrace.
+pub fn exit_code<E: std::fmt::Display>(result: Result<(), E>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -394,3 +394,20 @@ impl Drop for ChildProcess {
         }
     }
 }
+
+/// CRC-32 (IEEE 802.3, the zlib one), bit by bit: the hash of librdkafka's
+/// default partitioner, small enough to check by eye.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}

@@ -10,7 +10,7 @@ use ch01_architecture::{
     produce_events, produce_keyed, read_back,
 };
 use tutorial_support::Cluster;
-use tutorial_support::testing::{test_cluster, unique_name};
+use tutorial_support::testing::{crc32, test_cluster, unique_name};
 
 const KEYS: [&str; 6] = ["alice", "bob", "erin", "grace", "mallory", "sybil"];
 const SETTLE: Duration = Duration::from_secs(30);
@@ -183,22 +183,6 @@ async fn records_with_the_same_key_share_one_partition_and_keep_their_order() {
         "the keys should spread over several partitions: {used:?}"
     );
     delete_topic(&cluster, &topic).await.unwrap();
-}
-
-/// CRC-32 (IEEE 802.3, the zlib one), bit by bit: small enough to check by eye.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 #[test]

@@ -32,13 +32,7 @@ struct Args {
 async fn main() -> ExitCode {
     init_tracing();
     let args = Args::parse();
-    match run(&args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    tutorial_support::exit_code(run(&args).await)
 }
 
 async fn run(args: &Args) -> Result<()> {

@@ -5,7 +5,7 @@ use ch02_topic_admin::{
     key_placement, partition_count, wait_for_partition_count,
 };
 use rdkafka::admin::AdminOptions;
-use tutorial_support::testing::{test_cluster, unique_name};
+use tutorial_support::testing::{crc32, test_cluster, unique_name};
 
 fn spec(partitions: i32, replication: i32, configs: &[(&str, &str)]) -> TopicSpec {
     TopicSpec {
@@ -21,22 +21,6 @@ fn spec(partitions: i32, replication: i32, configs: &[(&str, &str)]) -> TopicSpe
 
 async fn delete(admin: &ch02_topic_admin::Admin, topic: &str) {
     let _ = admin.delete_topics(&[topic], &AdminOptions::new()).await;
-}
-
-/// CRC-32 (IEEE), the hash of librdkafka's default partitioner.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 #[tokio::test]

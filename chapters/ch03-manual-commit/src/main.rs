@@ -74,13 +74,7 @@ async fn main() -> ExitCode {
         Some(Command_::Worker(args)) => worker(args).await,
         None => showcase(&cli).await,
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    tutorial_support::exit_code(result)
 }
 
 /// One consumer: `cargo run -p ch03-manual-commit -- worker --topic t --group g --sink out.txt`.

@@ -51,13 +51,7 @@ const LIMIT: Duration = Duration::from_secs(60);
 async fn main() -> ExitCode {
     init_tracing();
     let args = Args::parse();
-    match run(&args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    tutorial_support::exit_code(run(&args).await)
 }
 
 async fn run(args: &Args) -> Result<()> {
