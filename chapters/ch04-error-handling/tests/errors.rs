@@ -1,0 +1,197 @@
+//! Chapter 四 (errors): claims proven on a real broker.
+
+use std::time::{Duration, Instant};
+
+use ch04_error_handling::{
+    Strategy, classify, consume_with_dlq, consumer, dlq_headers, header, producer_config, send_to,
+};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use tutorial_support::testing::{TestTopic, test_cluster, unique_name};
+use tutorial_support::topics::ensure_topic;
+
+#[test]
+fn errors_are_classified_by_what_retrying_can_do() {
+    let e = |code| KafkaError::MessageProduction(code);
+    assert_eq!(classify(&e(RDKafkaErrorCode::QueueFull)), Strategy::BackOff);
+    assert_eq!(
+        classify(&e(RDKafkaErrorCode::NotEnoughReplicas)),
+        Strategy::LibrdkafkaRetries
+    );
+    assert_eq!(
+        classify(&e(RDKafkaErrorCode::AllBrokersDown)),
+        Strategy::LibrdkafkaRetries
+    );
+    assert_eq!(
+        classify(&e(RDKafkaErrorCode::MessageSizeTooLarge)),
+        Strategy::FailFast
+    );
+    assert_eq!(
+        classify(&e(RDKafkaErrorCode::UnknownTopicOrPartition)),
+        Strategy::FailFast
+    );
+    assert_eq!(
+        classify(&e(RDKafkaErrorCode::TopicAuthorizationFailed)),
+        Strategy::FailFast
+    );
+    assert_eq!(classify(&e(RDKafkaErrorCode::Fatal)), Strategy::Recreate);
+    assert_eq!(
+        classify(&e(RDKafkaErrorCode::MessageTimedOut)),
+        Strategy::RetriesExhausted
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_topic_with_default_settings_surfaces_only_as_a_timeout() {
+    let cluster = test_cluster();
+    let started = Instant::now();
+    let error = send_to(
+        cluster.bootstrap_servers(),
+        &unique_name("no-such-topic"),
+        5000,
+        None,
+    )
+    .await
+    .expect_err("auto-creation is off: the record cannot be delivered");
+    let waited = started.elapsed();
+    println!("unknown topic, defaults: {error} after {waited:?}");
+    assert!(
+        waited < Duration::from_secs(15),
+        "bounded by message.timeout.ms: {waited:?}"
+    );
+    assert_eq!(
+        error.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::MessageTimedOut),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_short_metadata_propagation_wait_names_the_unknown_topic() {
+    let cluster = test_cluster();
+    let started = Instant::now();
+    let error = send_to(
+        cluster.bootstrap_servers(),
+        &unique_name("no-such-topic"),
+        10_000,
+        Some(2000),
+    )
+    .await
+    .expect_err("auto-creation is off");
+    println!(
+        "unknown topic, propagation 2 s: {error} after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        error.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::UnknownTopicOrPartition),
+        "{error}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(8));
+    assert_eq!(classify(&error), Strategy::FailFast);
+}
+
+#[tokio::test]
+async fn poison_records_go_to_the_dead_letter_topic_and_the_rest_are_processed_once() {
+    let cluster = test_cluster();
+    let bootstrap = cluster.bootstrap_servers();
+    let topic = TestTopic::create(&cluster, "ch04-orders", 1, 1).await;
+    let dlq = format!("{}.dlq", topic.name);
+    ensure_topic(&cluster, &dlq, 1, 1, &[]).await.unwrap();
+    let producer: FutureProducer = producer_config(bootstrap, 30_000).create().unwrap();
+    for i in 0..20 {
+        let payload = if i == 5 || i == 12 {
+            format!("poison-{i}")
+        } else {
+            i.to_string()
+        };
+        producer
+            .send(
+                FutureRecord::<(), _>::to(&topic.name).payload(&payload),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap();
+    }
+    let group = unique_name("ch04-dlq");
+    let consumer = consumer(bootstrap, &topic.name, &group).unwrap();
+    let mut seen = Vec::new();
+    let report = consume_with_dlq(&consumer, &producer, 20, 3, |payload| {
+        let n: u32 = std::str::from_utf8(payload)?.parse()?;
+        seen.push(n);
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(report.dead_lettered, vec![5, 12]);
+    assert_eq!(report.processed.len(), 18);
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), 18, "every good record processed once");
+
+    let dlq_reader = consumer_records(bootstrap, &dlq).await;
+    for (message, original) in dlq_reader.iter().zip([5, 12]) {
+        assert_eq!(
+            header(message, dlq_headers::TOPIC).as_deref(),
+            Some(topic.name.as_str())
+        );
+        assert_eq!(
+            header(message, dlq_headers::PARTITION).as_deref(),
+            Some("0")
+        );
+        assert_eq!(
+            header(message, dlq_headers::OFFSET),
+            Some(original.to_string())
+        );
+        assert_eq!(header(message, dlq_headers::ATTEMPTS).as_deref(), Some("3"));
+        assert!(
+            header(message, dlq_headers::ERROR)
+                .unwrap()
+                .contains("invalid digit")
+        );
+        assert!(header(message, dlq_headers::FAILED_AT).is_some());
+    }
+    drop(consumer);
+    let committed = committed(bootstrap, &topic.name, &group);
+    assert_eq!(
+        committed,
+        Some(20),
+        "the group moved past the poison records"
+    );
+}
+
+async fn consumer_records(bootstrap: &str, topic: &str) -> Vec<rdkafka::message::OwnedMessage> {
+    use rdkafka::Message;
+    let consumer = consumer(bootstrap, topic, &unique_name("ch04-dlq-reader")).unwrap();
+    let mut out = Vec::new();
+    while out.len() < 2 {
+        let message = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
+            .await
+            .expect("dead letters arrive")
+            .unwrap();
+        let _ = message.offset();
+        out.push(message.detach());
+    }
+    out
+}
+
+fn committed(bootstrap: &str, topic: &str, group: &str) -> Option<i64> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .create()
+        .unwrap();
+    let mut partitions = TopicPartitionList::new();
+    partitions.add_partition(topic, 0);
+    match consumer
+        .committed_offsets(partitions, Duration::from_secs(10))
+        .unwrap()
+        .elements()[0]
+        .offset()
+    {
+        Offset::Offset(o) => Some(o),
+        _ => None,
+    }
+}
