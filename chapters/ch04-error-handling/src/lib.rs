@@ -246,3 +246,34 @@ pub fn header(message: &impl Message, name: &str) -> Option<String> {
         .find(|h| h.key == name)
         .and_then(|h| h.value.map(|v| String::from_utf8_lossy(v).into_owned()))
 }
+
+// ANCHOR: through_outage
+/// Sends records `0..count` in small bursts (so the run spans a broker
+/// outage) and returns the numbers that were acknowledged. While the broker
+/// is down, librdkafka keeps the records queued and retries; only a record
+/// still unsent after `message.timeout.ms` fails.
+pub async fn produce_in_bursts(
+    producer: &FutureProducer,
+    topic: &str,
+    count: u32,
+) -> Result<std::collections::BTreeSet<u32>> {
+    let payloads: Vec<String> = (0..count).map(|i| i.to_string()).collect();
+    let mut pending = Vec::with_capacity(payloads.len());
+    for chunk in payloads.chunks(20) {
+        for payload in chunk {
+            let record = FutureRecord::<(), _>::to(topic)
+                .partition(0)
+                .payload(payload);
+            pending.push(producer.send(record, Duration::from_secs(60)));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut acknowledged = std::collections::BTreeSet::new();
+    for (seq, result) in (0..count).zip(futures::future::join_all(pending).await) {
+        if result.is_ok() {
+            acknowledged.insert(seq);
+        }
+    }
+    Ok(acknowledged)
+}
+// ANCHOR_END: through_outage
