@@ -277,3 +277,76 @@ pub async fn produce_in_bursts(
     Ok(acknowledged)
 }
 // ANCHOR_END: through_outage
+
+/// What the bounded consumer observed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlowReport {
+    pub processed: usize,
+    pub max_in_flight: usize,
+    pub pauses: usize,
+}
+
+// ANCHOR: bounded_work
+/// A consumer that hands records to a slower worker through a bounded
+/// channel. When the channel is full it pauses its partitions — librdkafka
+/// then stops fetching for them — waits for room, and resumes. Memory stays
+/// bounded by `capacity` records however slow the worker is; offsets are
+/// stored by the worker, after processing.
+pub async fn consume_with_bounded_work(
+    consumer: std::sync::Arc<StreamConsumer>,
+    expected: usize,
+    capacity: usize,
+    work: Duration,
+) -> Result<FlowReport> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (sender, mut receiver) =
+        tokio::sync::mpsc::channel::<rdkafka::message::OwnedMessage>(capacity);
+    let in_flight = std::sync::Arc::new(AtomicUsize::new(0));
+    let worker = {
+        let (consumer, in_flight) = (consumer.clone(), in_flight.clone());
+        tokio::spawn(async move {
+            let mut processed = 0;
+            while let Some(message) = receiver.recv().await {
+                tokio::time::sleep(work).await; // the slow part
+                consumer.store_offset(
+                    message.topic(),
+                    message.partition(),
+                    message.offset() + 1,
+                )?;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                processed += 1;
+                if processed == expected {
+                    break;
+                }
+            }
+            anyhow::Ok(processed)
+        })
+    };
+    let (mut handed, mut max_in_flight, mut pauses) = (0, 0, 0);
+    while handed < expected {
+        let message = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
+            .await
+            .context("no record within 30 s")??
+            .detach();
+        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        max_in_flight = max_in_flight.max(now);
+        if let Err(tokio::sync::mpsc::error::TrySendError::Full(message)) = sender.try_send(message)
+        {
+            // Full: stop fetching, wait for the worker, then fetch again.
+            let assignment = consumer.assignment()?;
+            consumer.pause(&assignment)?;
+            pauses += 1;
+            sender.send(message).await.context("worker stopped")?;
+            consumer.resume(&assignment)?;
+        }
+        handed += 1;
+    }
+    let processed = worker.await??;
+    consumer.commit_consumer_state(rdkafka::consumer::CommitMode::Sync)?;
+    Ok(FlowReport {
+        processed,
+        max_in_flight,
+        pauses,
+    })
+}
+// ANCHOR_END: bounded_work
