@@ -52,9 +52,58 @@ pub enum AvroError {
     Avro(#[from] apache_avro::Error),
 }
 
-/// The 8 fingerprint bytes (CRC-64-AVRO of the schema's Parsing Canonical
-/// Form, little-endian) that identify `schema` in single-object encoding.
+// ANCHOR: fingerprint
+/// The schema's Parsing Canonical Form, as the Avro specification defines it.
+///
+/// apache-avro 0.22 writes a primitive with a logical type as
+/// `{"type":"long"}` where the specification's [PRIMITIVES] rule (and Java,
+/// fastavro, …) say `"long"`. The fingerprint of that text then differs from
+/// every other implementation's, and a Python or Java consumer would not
+/// recognise our records. So we apply the rule ourselves: canonical form has
+/// no whitespace and names cannot contain quotes, so a textual replacement is exact.
+pub fn parsing_canonical_form(schema: &Schema) -> String {
+    let mut form = schema.canonical_form();
+    for primitive in [
+        "null", "boolean", "int", "long", "float", "double", "bytes", "string",
+    ] {
+        form = form.replace(
+            &format!(r#"{{"type":"{primitive}"}}"#),
+            &format!(r#""{primitive}""#),
+        );
+    }
+    form
+}
+
+/// CRC-64-AVRO (the Rabin fingerprint of the specification), computed as
+/// its reference code does.
+pub fn crc64_avro(bytes: &[u8]) -> u64 {
+    const EMPTY: u64 = 0xc15d_213a_a4d7_a795;
+    static TABLE: LazyLock<[u64; 256]> = LazyLock::new(|| {
+        let mut table = [0; 256];
+        for (i, slot) in table.iter_mut().enumerate() {
+            let mut fp = i as u64;
+            for _ in 0..8 {
+                fp = (fp >> 1) ^ (EMPTY & (fp & 1).wrapping_neg());
+            }
+            *slot = fp;
+        }
+        table
+    });
+    bytes.iter().fold(EMPTY, |fp, &b| {
+        (fp >> 8) ^ TABLE[((fp ^ u64::from(b)) & 0xff) as usize]
+    })
+}
+
+/// The 8 bytes that identify `schema` in single-object encoding: CRC-64-AVRO
+/// of its Parsing Canonical Form, little-endian.
 pub fn fingerprint(schema: &Schema) -> [u8; 8] {
+    crc64_avro(parsing_canonical_form(schema).as_bytes()).to_le_bytes()
+}
+// ANCHOR_END: fingerprint
+
+/// What apache-avro itself computes (`Schema::fingerprint::<Rabin>`), for
+/// the test that shows where it differs.
+pub fn apache_avro_fingerprint(schema: &Schema) -> [u8; 8] {
     let bytes = schema.fingerprint::<Rabin>().bytes;
     let mut out = [0; 8];
     out.copy_from_slice(&bytes[..8]);
@@ -186,7 +235,30 @@ mod tests {
     }
 
     #[test]
-    fn our_header_is_the_one_apache_avro_writes_for_single_object_encoding() {
+    fn crc64_avro_matches_the_specification_test_vector() {
+        // The Avro project's schema-tests: fingerprint of "null" is 7195948357588979594.
+        assert_eq!(crc64_avro(br#""null""#), 7_195_948_357_588_979_594);
+    }
+
+    #[test]
+    fn same_hash_as_apache_avro_but_a_different_canonical_form_with_logical_types() {
+        // Over apache-avro's own canonical form, our CRC-64-AVRO gives its bytes…
+        let theirs = crc64_avro(V1.canonical_form().as_bytes()).to_le_bytes();
+        assert_eq!(theirs, apache_avro_fingerprint(&V1));
+        // …but its form keeps {"type":"long"} for timestamp-millis, the spec's is "long".
+        assert!(V1.canonical_form().contains(r#""type":{"type":"long"}"#));
+        assert!(parsing_canonical_form(&V1).contains(r#""name":"occurred_at","type":"long""#));
+        assert_ne!(fingerprint(&V1), apache_avro_fingerprint(&V1));
+        // Without logical types the two agree.
+        let plain = Schema::parse_str(
+            r#"{"type":"record","name":"P","fields":[{"name":"a","type":"long"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(fingerprint(&plain), apache_avro_fingerprint(&plain));
+    }
+
+    #[test]
+    fn apache_avros_single_object_writer_differs_only_in_the_fingerprint() {
         let ours = AvroWriter::new(&V1)
             .unwrap()
             .encode(&sample_click(3))
@@ -200,7 +272,10 @@ mod tests {
             .unwrap()
             .write_value(value, &mut theirs)
             .unwrap();
-        assert_eq!(ours, theirs);
+        assert_eq!(ours[..2], theirs[..2], "C3 01");
+        assert_eq!(theirs[2..10], apache_avro_fingerprint(&V1));
+        assert_eq!(ours[2..10], fingerprint(&V1));
+        assert_eq!(ours[10..], theirs[10..], "the datum itself is identical");
     }
 
     #[test]

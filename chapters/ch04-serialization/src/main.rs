@@ -335,6 +335,8 @@ fn print_table(records: usize) -> Result<()> {
 
 async fn produce(args: &ProduceArgs) -> Result<()> {
     let cluster = args.brokers.connect()?;
+    // The broker may not create topics on first use; create it (3 partitions) if missing.
+    ensure_topic(&cluster, &args.topic, 3, 1, &[]).await?;
     let producer: FutureProducer = producer_config(cluster.bootstrap_servers()).create()?;
     let records = (0..args.count)
         .map(|i| match (args.format, args.schema_version) {

@@ -1,0 +1,284 @@
+//! Cross-language proof: Rust and Python (protobuf + fastavro, talking to
+//! Kafka through confluent-kafka) read each other's records on the broker.
+
+mod support;
+
+use std::time::Duration;
+
+use ch04_serialization::avro::{self, AvroWriter};
+use ch04_serialization::decode::{ClickDecoder, Decoded, Format};
+use ch04_serialization::kafka::{Outgoing, Stop, consume, producer_config, send_all, subscribe};
+use ch04_serialization::{Click, ClickV2, sample_click, sample_click_v2};
+use rdkafka::producer::FutureProducer;
+use serde_json::Value;
+use support::{clicks_py, descriptor_file};
+use tokio_util::sync::CancellationToken;
+use tutorial_support::testing::{TestTopic, test_cluster, unique_name};
+
+/// What Python printed for each record, parsed.
+fn lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// Python's output for `count` records of `topic`, by event id.
+fn python_reads(topic: &str, format: Format, reader_version: u32, count: usize) -> Vec<Value> {
+    let descriptor = descriptor_file();
+    let cluster = test_cluster();
+    let group = unique_name("ch04-py");
+    let mut args = vec![
+        "consume",
+        "--brokers",
+        cluster.bootstrap_servers(),
+        "--topic",
+        topic,
+        "--format",
+        format.name(),
+        "--group",
+        &group,
+    ];
+    let count = count.to_string();
+    let reader = reader_version.to_string();
+    args.extend(["--count", &count, "--reader-version", &reader]);
+    let descriptor = descriptor.to_string_lossy().into_owned();
+    args.extend(["--descriptor", &descriptor]);
+    let mut records = lines(&clicks_py(&args));
+    records
+        .sort_by_key(|r| r["offset"].as_i64().unwrap() + 1000 * r["partition"].as_i64().unwrap());
+    records
+}
+
+fn event_of<'a>(records: &'a [Value], event_id: &str) -> &'a Value {
+    records
+        .iter()
+        .find(|r| r["event"]["event_id"] == event_id)
+        .unwrap_or_else(|| panic!("no record for event {event_id} in {records:#?}"))
+}
+
+async fn produce_v1_and_v2(bootstrap: &str, topic: &str, format: Format) {
+    let producer: FutureProducer = producer_config(bootstrap).create().unwrap();
+    let mut records = Vec::new();
+    for i in 0..4 {
+        records.push(match format {
+            Format::Protobuf => Outgoing::protobuf_v1(&sample_click(i)),
+            Format::Avro => {
+                let c = sample_click(i);
+                Outgoing::avro(&AvroWriter::new(&avro::V1).unwrap(), 1, &c.user_id, &c).unwrap()
+            }
+        });
+    }
+    for i in 4..6 {
+        records.push(match format {
+            Format::Protobuf => Outgoing::protobuf_v2(&sample_click_v2(i)),
+            Format::Avro => {
+                let c = sample_click_v2(i);
+                Outgoing::avro(&AvroWriter::new(&avro::V2).unwrap(), 2, &c.user_id, &c).unwrap()
+            }
+        });
+    }
+    send_all(&producer, topic, &records).await.unwrap();
+}
+
+fn check_python_saw_rust_events(records: &[Value], reader_version: u32) {
+    assert_eq!(records.len(), 6);
+    for i in 0..6u64 {
+        let expected = sample_click(i);
+        let got = event_of(records, &expected.event_id);
+        assert_eq!(got["writer_version"], if i < 4 { 1 } else { 2 });
+        assert_eq!(got["key"], expected.user_id.as_str(), "key = user id");
+        let event = &got["event"];
+        // The fields both versions share, exactly.
+        for field in [
+            "event_id",
+            "user_id",
+            "occurred_at",
+            "action",
+            "page",
+            "tags",
+            "duration_ms",
+        ] {
+            assert_eq!(
+                event[field],
+                serde_json::to_value(&expected).unwrap()[field],
+                "field {field} of event {i}"
+            );
+        }
+        if reader_version == 1 {
+            // v1 records keep their referrer; v2 records have none (reader default null).
+            let referrer = if i < 4 {
+                expected.referrer.clone()
+            } else {
+                None
+            };
+            assert_eq!(
+                event["referrer"],
+                serde_json::to_value(referrer).unwrap(),
+                "event {i}"
+            );
+        } else {
+            let session = if i < 4 {
+                String::new()
+            } else {
+                sample_click_v2(i).session_id
+            };
+            assert_eq!(event["session_id"], session.as_str(), "event {i}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn python_decodes_protobuf_records_produced_by_rust_as_v1_and_v2() {
+    let cluster = test_cluster();
+    let topic = TestTopic::create(&cluster, "ch04-py-pb", 3, 1).await;
+    produce_v1_and_v2(cluster.bootstrap_servers(), &topic.name, Format::Protobuf).await;
+    for reader in [1, 2] {
+        let records = python_reads(&topic.name, Format::Protobuf, reader, 6);
+        check_python_saw_rust_events(&records, reader);
+    }
+}
+
+#[tokio::test]
+async fn python_decodes_avro_records_produced_by_rust_with_schema_resolution() {
+    let cluster = test_cluster();
+    let topic = TestTopic::create(&cluster, "ch04-py-avro", 3, 1).await;
+    produce_v1_and_v2(cluster.bootstrap_servers(), &topic.name, Format::Avro).await;
+    for reader in [1, 2] {
+        let records = python_reads(&topic.name, Format::Avro, reader, 6);
+        check_python_saw_rust_events(&records, reader);
+    }
+}
+
+/// Python produces events 0..6 (given as JSON lines) with schema `version`;
+/// Rust reads them back with a v1 and a v2 decoder.
+async fn rust_reads_python(format: Format, version: u32) {
+    let cluster = test_cluster();
+    let topic = TestTopic::create(&cluster, "ch04-from-py", 3, 1).await;
+    let input = std::env::temp_dir().join(unique_name("ch04-events") + ".jsonl");
+    let jsonl: String = (0..6)
+        .map(|i| {
+            let line = if version == 1 {
+                serde_json::to_string(&sample_click(i))
+            } else {
+                serde_json::to_string(&sample_click_v2(i))
+            };
+            line.unwrap() + "\n"
+        })
+        .collect();
+    std::fs::write(&input, jsonl).unwrap();
+    let descriptor = descriptor_file();
+    let version_text = version.to_string();
+    let out = clicks_py(&[
+        "produce",
+        "--brokers",
+        cluster.bootstrap_servers(),
+        "--topic",
+        &topic.name,
+        "--format",
+        format.name(),
+        "--schema-version",
+        &version_text,
+        "--input",
+        &input.to_string_lossy(),
+        "--descriptor",
+        &descriptor.to_string_lossy(),
+    ]);
+    assert!(out.contains("produced 6"), "{out}");
+    let _ = std::fs::remove_file(&input);
+
+    for reader in [1, 2] {
+        let decoder = ClickDecoder::new(format, reader).unwrap();
+        let consumer = subscribe(
+            cluster.bootstrap_servers(),
+            &topic.name,
+            &unique_name("ch04-rs"),
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        consume(
+            &consumer,
+            Stop::After(6),
+            Duration::from_secs(30),
+            &CancellationToken::new(),
+            |m| {
+                let (envelope, decoded) = decoder
+                    .decode(m)
+                    .unwrap_or_else(|e| panic!("record from Python refused: {e}"));
+                assert_eq!(envelope.version, version);
+                let key = ch04_serialization::kafka::key_text(m);
+                seen.push((key, decoded));
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(seen.len(), 6);
+        for i in 0..6 {
+            let (v1, v2) = (sample_click(i), sample_click_v2(i));
+            let (key, decoded) = seen
+                .iter()
+                .find(|(_, d)| match d {
+                    Decoded::V1(c) => c.event_id == v1.event_id,
+                    Decoded::V2(c) => c.event_id == v1.event_id,
+                })
+                .unwrap_or_else(|| panic!("event {i} missing: {seen:#?}"));
+            assert_eq!(key, &v1.user_id);
+            let expected = match (reader, version) {
+                (1, 1) => Decoded::V1(v1),
+                (1, _) => Decoded::V1(Click {
+                    referrer: None,
+                    ..v1
+                }),
+                (_, 1) => Decoded::V2(ClickV2 {
+                    session_id: String::new(),
+                    ..v2
+                }),
+                _ => Decoded::V2(v2),
+            };
+            assert_eq!(
+                decoded, &expected,
+                "event {i}, writer v{version}, reader v{reader}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn rust_decodes_protobuf_records_produced_by_python_v1() {
+    rust_reads_python(Format::Protobuf, 1).await;
+}
+
+#[tokio::test]
+async fn rust_decodes_protobuf_records_produced_by_python_v2() {
+    rust_reads_python(Format::Protobuf, 2).await;
+}
+
+#[tokio::test]
+async fn rust_decodes_avro_records_produced_by_python_v1() {
+    rust_reads_python(Format::Avro, 1).await;
+}
+
+#[tokio::test]
+async fn rust_decodes_avro_records_produced_by_python_v2() {
+    rust_reads_python(Format::Avro, 2).await;
+}
+
+#[test]
+fn fastavro_agrees_with_our_fingerprints_not_with_apache_avros() {
+    let out = lines(&clicks_py(&["fingerprints"]));
+    for (line, schema) in out.iter().zip([&*avro::V1, &*avro::V2]) {
+        assert_eq!(
+            line["canonical_form"],
+            avro::parsing_canonical_form(schema).as_str()
+        );
+        assert_eq!(
+            line["fingerprint"],
+            avro::hex(&avro::fingerprint(schema)).as_str()
+        );
+        // apache-avro's own fingerprint (timestamp-millis kept as {"type":"long"}) is not it.
+        assert_ne!(
+            line["fingerprint"],
+            avro::hex(&avro::apache_avro_fingerprint(schema)).as_str()
+        );
+    }
+}
