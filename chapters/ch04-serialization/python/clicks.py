@@ -45,6 +45,7 @@ class Refused(Exception):
 
 # ---- Protobuf: message classes from the descriptor set -------------------
 
+# ANCHOR: descriptor
 def protobuf_classes(descriptor_path):
     fds = descriptor_pb2.FileDescriptorSet()
     fds.ParseFromString(pathlib.Path(descriptor_path).read_bytes())
@@ -56,6 +57,7 @@ def protobuf_classes(descriptor_path):
             pool.FindMessageTypeByName(f"tutorial.clicks.v{version}.ClickEvent"))
         for version in (1, 2)
     }
+# ANCHOR_END: descriptor
 
 
 def protobuf_encode(classes, version, event):
@@ -100,6 +102,7 @@ def protobuf_decode(classes, version, value):
 
 # ---- Avro: single-object encoding with fastavro --------------------------
 
+# ANCHOR: avro
 def avro_schemas():
     schemas = {}
     for version in (1, 2):
@@ -129,6 +132,7 @@ def avro_decode(schemas, reader_version, value):
     event = schemaless_reader(io.BytesIO(value[10:]), writer, schemas[reader_version][0])
     event["occurred_at"] = (event["occurred_at"] - EPOCH) // datetime.timedelta(milliseconds=1)
     return event
+# ANCHOR_END: avro
 
 
 # ---- Kafka ----------------------------------------------------------------

@@ -137,9 +137,15 @@ impl AvroWriter {
     /// `C3 01` + fingerprint + the Avro binary datum.
     pub fn encode<T: Serialize>(&self, value: &T) -> Result<Vec<u8>, AvroError> {
         let mut out = Vec::with_capacity(256);
-        out.extend_from_slice(&self.header);
-        self.datum.write_ser(&mut out, value)?;
+        self.encode_into(value, &mut out)?;
         Ok(out)
+    }
+
+    /// [`Self::encode`], appending to `out`.
+    pub fn encode_into<T: Serialize>(&self, value: &T, out: &mut Vec<u8>) -> Result<(), AvroError> {
+        out.extend_from_slice(&self.header);
+        self.datum.write_ser(out, value)?;
+        Ok(())
     }
 }
 // ANCHOR_END: writer

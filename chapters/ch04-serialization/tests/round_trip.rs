@@ -232,3 +232,27 @@ fn an_avro_record_from_an_unknown_writer_schema_is_refused_naming_its_fingerprin
         "{error}"
     );
 }
+
+/// build.rs compiled the .proto files with protox (no protoc): the
+/// descriptor set it produced holds our three files and the well-known
+/// timestamp.proto that protox ships.
+#[test]
+fn the_build_compiled_the_protos_and_timestamp_proto_into_one_descriptor_set() {
+    use prost::Message as _;
+    let set =
+        prost_types::FileDescriptorSet::decode(ch04_serialization::FILE_DESCRIPTOR_SET).unwrap();
+    let mut names: Vec<&str> = set.file.iter().map(|f| f.name()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "click_broken.proto",
+            "click_v1.proto",
+            "click_v2.proto",
+            "google/protobuf/timestamp.proto"
+        ]
+    );
+    // Dependencies come before the files that import them (Python adds them in order).
+    let position = |name: &str| set.file.iter().position(|f| f.name() == name).unwrap();
+    assert!(position("google/protobuf/timestamp.proto") < position("click_v1.proto"));
+}
