@@ -5,7 +5,9 @@
 //! - `test`: every check the project makes, ending in a pass/fail summary.
 //! - `tour`: run the chapters in order against a broker.
 //! - `book`: build (or serve) the mdBook.
+//! - `bench`: chapter 四 配置调优's benchmark against the Java client and kafka-go.
 
+mod bench;
 mod book;
 mod kafka;
 mod paths;
@@ -38,6 +40,8 @@ enum Command {
     Tour(tour::TourArgs),
     /// Build the mdBook (installing the pinned mdbook if needed); --serve to read it locally
     Book(book::BookArgs),
+    /// Benchmark our client against Kafka's Java perf tools and kafka-go (chapter 四 配置调优)
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(&args),
         Command::Tour(args) => tour::run(&args),
         Command::Book(args) => book::run(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,150 @@
+//! Our producer and consumer loops deliver and read every record, with
+//! every producer type and every compression codec of the matrix.
+
+use std::time::Duration;
+
+use ch04_tuning::{
+    Acks, Compression, ConsumerSettings, ProducerKind, ProducerSettings, run_consumer, run_producer,
+};
+use tutorial_support::testing::{TestTopic, read_all, test_cluster, unique_name, within};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+#[tokio::test]
+async fn every_producer_type_delivers_every_record_once() {
+    let cluster = test_cluster();
+    let settings = ProducerSettings {
+        record_size: 100,
+        ..ProducerSettings::default()
+    };
+    for kind in [
+        ProducerKind::Base,
+        ProducerKind::Threaded,
+        ProducerKind::Future,
+    ] {
+        let topic = TestTopic::create(&cluster, "ch04-kinds", 3, 1).await;
+        let result = within(
+            LIMIT,
+            "the producer run",
+            run_producer(
+                cluster.bootstrap_servers(),
+                &topic.name,
+                3000,
+                &settings,
+                kind,
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!((result.records, result.errors), (3000, 0), "{kind:?}");
+        assert!(
+            result.p50_ms.is_some() && result.p999_ms.is_some(),
+            "{kind:?}"
+        );
+        let records = read_all(&cluster, &topic.name, 3000, LIMIT).await;
+        assert_eq!(records.len(), 3000, "{kind:?}");
+        assert!(records.iter().all(|r| r.payload.len() == 100), "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn every_codec_round_trips_through_the_broker() {
+    let cluster = test_cluster();
+    for compression in Compression::ALL {
+        let topic = TestTopic::create(&cluster, "ch04-codec", 1, 1).await;
+        let settings = ProducerSettings {
+            compression,
+            ..ProducerSettings::default()
+        };
+        let result = within(
+            LIMIT,
+            "the producer run",
+            run_producer(
+                cluster.bootstrap_servers(),
+                &topic.name,
+                500,
+                &settings,
+                ProducerKind::Base,
+            ),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{compression:?}: {e:#}"));
+        assert_eq!(result.records, 500);
+        let records = read_all(&cluster, &topic.name, 500, LIMIT).await;
+        let expected = String::from_utf8(ch04_tuning::payload(1000, 0x5eed)).unwrap();
+        assert!(
+            records.iter().all(|r| r.payload == expected),
+            "{compression:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn acks_and_idempotence_settings_of_the_matrix_are_accepted() {
+    let cluster = test_cluster();
+    for (acks, idempotence) in [(Acks::One, false), (Acks::Zero, false), (Acks::All, true)] {
+        let topic = TestTopic::create(&cluster, "ch04-acks", 1, 1).await;
+        let settings = ProducerSettings {
+            acks,
+            idempotence,
+            record_size: 100,
+            ..ProducerSettings::default()
+        };
+        let result = within(
+            LIMIT,
+            "the producer run",
+            run_producer(
+                cluster.bootstrap_servers(),
+                &topic.name,
+                1000,
+                &settings,
+                ProducerKind::Base,
+            ),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{acks:?} idempotence={idempotence}: {e:#}"));
+        assert_eq!(result.records, 1000);
+    }
+}
+
+#[tokio::test]
+async fn the_consumer_reads_every_record_with_each_fetch_setting() {
+    let cluster = test_cluster();
+    let topic = TestTopic::create(&cluster, "ch04-read", 3, 1).await;
+    let settings = ProducerSettings {
+        record_size: 200,
+        ..ProducerSettings::default()
+    };
+    within(
+        LIMIT,
+        "filling the topic",
+        run_producer(
+            cluster.bootstrap_servers(),
+            &topic.name,
+            4000,
+            &settings,
+            ProducerKind::Base,
+        ),
+    )
+    .await
+    .unwrap();
+    for settings in [
+        ConsumerSettings::default(),
+        ConsumerSettings {
+            fetch_min_bytes: 1_048_576,
+            fetch_wait_max_ms: 100,
+            queued_max_messages_kbytes: 1024,
+        },
+    ] {
+        let bootstrap = cluster.bootstrap_servers().to_string();
+        let name = topic.name.clone();
+        let group = unique_name("ch04-read");
+        let result = tokio::task::spawn_blocking(move || {
+            run_consumer(&bootstrap, &name, &group, 4000, &settings)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!((result.records, result.bytes), (4000, 4000 * 200));
+    }
+}
