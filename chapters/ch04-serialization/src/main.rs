@@ -37,14 +37,21 @@ struct Cli {
     #[command(flatten)]
     brokers: BrokerArgs,
     /// Events in each round trip
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     records: u64,
     /// Events encoded and decoded for the size/speed table
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 20_000, value_parser = parse_positive)]
     bench_records: usize,
     /// Only the size/speed table, with 200 000 events (use a --release build)
     #[arg(long)]
     bench: bool,
+}
+
+fn parse_positive(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{text:?} is not a positive number of events")),
+    }
 }
 
 #[derive(Subcommand)]
@@ -65,13 +72,16 @@ enum Command {
 struct ProduceArgs {
     #[command(flatten)]
     brokers: BrokerArgs,
+    /// Topic to write to (created with 3 partitions if missing)
     #[arg(long)]
     topic: String,
+    /// Value encoding
     #[arg(long, value_enum, default_value_t = Format::Protobuf)]
     format: Format,
     /// Schema version to write with (1 or 2)
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=2))]
     schema_version: u32,
+    /// Number of events
     #[arg(long, default_value_t = 10)]
     count: u64,
 }
@@ -80,10 +90,13 @@ struct ProduceArgs {
 struct ConsumeArgs {
     #[command(flatten)]
     brokers: BrokerArgs,
+    /// Topic to read
     #[arg(long)]
     topic: String,
+    /// Consumer group (its committed offsets decide where reading starts)
     #[arg(long, default_value = "ch04-consumer")]
     group: String,
+    /// The value encoding this consumer accepts (others are refused)
     #[arg(long, value_enum, default_value_t = Format::Protobuf)]
     format: Format,
     /// The schema version this consumer reads as (1 or 2)
