@@ -25,6 +25,7 @@ import io
 import json
 import pathlib
 import sys
+import warnings
 
 from confluent_kafka import Consumer, KafkaException, Producer
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
@@ -218,6 +219,67 @@ def produce(args):
     return 0
 
 
+# ---- Confluent Schema Registry wire format (framing check only) ----------
+#
+# Confluent's own serializers need a registry to assign schema ids. These two
+# commands use confluent-kafka's in-memory MockSchemaRegistryClient for that;
+# nothing here imitates a registry server. They exist to check the Rust
+# framing code against the reference implementation, byte for byte.
+
+# ANCHOR: confluent
+def confluent_serde(fmt, descriptor):
+    # authlib, pulled in by the registry client, turns its deprecation warnings
+    # on when imported and then warns about its own httpx use; turn them off.
+    from authlib.deprecate import AuthlibDeprecationWarning
+    warnings.simplefilter("ignore", AuthlibDeprecationWarning)
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+    from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
+    registry = SchemaRegistryClient.new_client({"url": "mock://ch04"})
+    if fmt == "avro":
+        schema = (AVRO_DIR / "click_v1.avsc").read_text()
+        return (AvroSerializer(registry, schema, conf={"auto.register.schemas": True}),
+                AvroDeserializer(registry, schema), registry, lambda e: e)
+    cls = protobuf_classes(descriptor)[1]
+
+    def to_message(event):
+        msg = cls()
+        msg.ParseFromString(protobuf_encode({1: cls}, 1, event))
+        return msg
+    return (ProtobufSerializer(cls, registry, conf={"use.deprecated.format": False}),
+            ProtobufDeserializer(cls, {"use.deprecated.format": False}, registry), registry, to_message)
+
+
+def confluent_encode(args):
+    from confluent_kafka.serialization import MessageField, SerializationContext
+    serializer, _, registry, convert = confluent_serde(args.format, args.descriptor)
+    context = SerializationContext("clicks", MessageField.VALUE)
+    for line in pathlib.Path(args.input).read_text().splitlines():
+        value = serializer(convert(json.loads(line)), context)
+        schema_id = registry.get_latest_version("clicks-value").schema_id
+        print(json.dumps({"schema_id": schema_id, "hex": value.hex()}))
+    return 0
+
+
+def confluent_decode(args):
+    from confluent_kafka.serialization import MessageField, SerializationContext
+    serializer, deserializer, registry, convert = confluent_serde(args.format, args.descriptor)
+    context = SerializationContext("clicks", MessageField.VALUE)
+    lines = pathlib.Path(args.input).read_text().splitlines()
+    # Register the writer schema the way a Confluent producer would: by serializing.
+    serializer(convert(json.loads(lines[0])), context)
+    schema_id = registry.get_latest_version("clicks-value").schema_id
+    for line in lines[1:]:
+        event = deserializer(bytes.fromhex(line), context)
+        if args.format == "avro":
+            event["occurred_at"] = (event["occurred_at"] - EPOCH) // datetime.timedelta(milliseconds=1)
+        else:
+            event = protobuf_decode({1: type(event)}, 1, event.SerializeToString())
+        print(json.dumps({"schema_id": schema_id, "event": event}))
+    return 0
+# ANCHOR_END: confluent
+
+
 def fingerprints(_args):
     for version, (schema, fp) in avro_schemas().items():
         print(json.dumps({"version": version, "fingerprint": fp.hex(),
@@ -243,11 +305,21 @@ def main():
     p.add_argument("--input", required=True, help="JSON lines, one event each")
     p.add_argument("--schema-version", type=int, choices=[1, 2], default=1)
     sub.add_parser("fingerprints")
+    for name in ("confluent-encode", "confluent-decode"):
+        p = sub.add_parser(name, help="Confluent wire format via confluent-kafka's serializers "
+                           "(ids from its in-memory mock registry client)")
+        p.add_argument("--format", choices=["protobuf", "avro"], required=True)
+        p.add_argument("--descriptor", help="serialized FileDescriptorSet (protobuf)")
+        p.add_argument("--input", required=True,
+                       help="encode: JSON lines; decode: first line an event (registers the schema), "
+                            "then hex values")
     args = parser.parse_args()
     if getattr(args, "format", None) == "protobuf" and not args.descriptor:
         parser.error("--format protobuf needs --descriptor (write one with: "
                      "cargo run -p ch04-serialization -- descriptor --out clicks.fds)")
-    return {"consume": consume, "produce": produce, "fingerprints": fingerprints}[args.command](args)
+    return {"consume": consume, "produce": produce, "fingerprints": fingerprints,
+            "confluent-encode": confluent_encode,
+            "confluent-decode": confluent_decode}[args.command](args)
 
 
 if __name__ == "__main__":

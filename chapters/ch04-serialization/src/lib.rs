@@ -8,6 +8,7 @@
 
 pub mod avro;
 pub mod bench;
+pub mod confluent;
 pub mod decode;
 pub mod envelope;
 pub mod evolution;

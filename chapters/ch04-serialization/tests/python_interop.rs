@@ -8,7 +8,7 @@ use std::time::Duration;
 use ch04_serialization::avro::{self, AvroWriter};
 use ch04_serialization::decode::{ClickDecoder, Decoded, Format};
 use ch04_serialization::kafka::{Outgoing, Stop, consume, producer_config, send_all, subscribe};
-use ch04_serialization::{Click, ClickV2, sample_click, sample_click_v2};
+use ch04_serialization::{Click, ClickV2, confluent, sample_click, sample_click_v2};
 use rdkafka::producer::FutureProducer;
 use serde_json::Value;
 use support::{clicks_py, descriptor_file};
@@ -281,4 +281,109 @@ fn fastavro_agrees_with_our_fingerprints_not_with_apache_avros() {
             avro::hex(&avro::apache_avro_fingerprint(schema)).as_str()
         );
     }
+}
+
+// ---- Confluent Schema Registry wire format --------------------------------
+
+fn events_file(range: std::ops::Range<u64>, extra: &[String]) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(unique_name("ch04-confluent") + ".txt");
+    let mut text: String = range
+        .map(|i| serde_json::to_string(&sample_click(i)).unwrap() + "\n")
+        .collect();
+    for line in extra {
+        text.push_str(line);
+        text.push('\n');
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Confluent's own serializers (confluent-kafka for Python, ids assigned by
+/// its in-memory mock registry client) write `00` + id (+ message index
+/// `00` for protobuf) + payload; our parser takes them apart.
+#[test]
+fn rust_parses_values_framed_by_confluents_serializers() {
+    let input = events_file(0..4, &[]);
+    for format in [Format::Avro, Format::Protobuf] {
+        let descriptor = descriptor_file();
+        let out = lines(&clicks_py(&[
+            "confluent-encode",
+            "--format",
+            format.name(),
+            "--input",
+            &input.to_string_lossy(),
+            "--descriptor",
+            &descriptor.to_string_lossy(),
+        ]));
+        assert_eq!(out.len(), 4);
+        for (i, line) in out.iter().enumerate() {
+            let bytes = hex_decode(line["hex"].as_str().unwrap());
+            let expected = sample_click(i as u64);
+            let id = line["schema_id"].as_u64().unwrap() as u32;
+            match format {
+                Format::Avro => {
+                    let (schema_id, datum) = confluent::parse_avro(&bytes).unwrap();
+                    assert_eq!(schema_id, id);
+                    let click: Click = avro::read_datum(&avro::V1, None, datum).unwrap();
+                    assert_eq!(click, expected);
+                }
+                Format::Protobuf => {
+                    let (schema_id, indexes, payload) = confluent::parse_protobuf(&bytes).unwrap();
+                    assert_eq!((schema_id, indexes), (id, vec![0]));
+                    let event = ch04_serialization::protobuf::decode_v1(payload).unwrap();
+                    assert_eq!(Click::from(&event), expected);
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&input);
+}
+
+/// And the other way: values framed by Rust with the id the registry gave
+/// the schema are read by Confluent's deserializers.
+#[test]
+fn confluents_deserializers_read_values_framed_by_rust() {
+    let writer = AvroWriter::new(&avro::V1).unwrap();
+    for format in [Format::Avro, Format::Protobuf] {
+        let framed: Vec<String> = (1..4)
+            .map(|i| {
+                let click = sample_click(i);
+                let bytes = match format {
+                    Format::Avro => {
+                        confluent::frame(1, None, &writer.encode(&click).unwrap()[10..])
+                    }
+                    Format::Protobuf => {
+                        confluent::frame(1, Some(&[0]), &Outgoing::protobuf_v1(&click).value)
+                    }
+                };
+                avro::hex(&bytes)
+            })
+            .collect();
+        // First line: an event for Python to serialize, which registers the schema (id 1).
+        let input = events_file(0..1, &framed);
+        let descriptor = descriptor_file();
+        let out = lines(&clicks_py(&[
+            "confluent-decode",
+            "--format",
+            format.name(),
+            "--input",
+            &input.to_string_lossy(),
+            "--descriptor",
+            &descriptor.to_string_lossy(),
+        ]));
+        let _ = std::fs::remove_file(&input);
+        assert_eq!(out.len(), 3);
+        for (line, i) in out.iter().zip(1..) {
+            assert_eq!(line["schema_id"], 1, "the id Rust framed with");
+            let decoded: Click = serde_json::from_value(line["event"].clone()).unwrap();
+            assert_eq!(decoded, sample_click(i), "{format:?}");
+        }
+    }
+}
+
+fn hex_decode(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
 }
