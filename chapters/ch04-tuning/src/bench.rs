@@ -132,18 +132,21 @@ pub struct Plan {
     pub warmup: bool,
 }
 
-/// Records per run for a record size: about 200 MB (quick/full), never
-/// fewer than 20 000; a few thousand for the tiny plan.
-fn records_for(mode: Mode, size: usize, scale: f64) -> u64 {
+/// Records per run for a record size: about 1 GB at 1 KB and 10 KB, 300 MB
+/// at 100 B (runs of a few seconds: shorter ones measure start-up, not
+/// throughput); half of that for the sweeps of the full run; a few thousand
+/// for the tiny plan.
+fn records_for(mode: Mode, sweep: &str, size: usize, scale: f64) -> u64 {
     let base = match mode {
         Mode::Tiny => 2_000.0,
         Mode::Quick | Mode::Full => match size {
-            0..=200 => 1_000_000.0,
-            201..=2_000 => 200_000.0,
-            _ => 20_000.0,
+            0..=200 => 3_000_000.0,
+            201..=2_000 => 1_000_000.0,
+            _ => 100_000.0,
         },
     };
-    ((base * scale) as u64).max(100)
+    let sweep_factor = if sweep == "size" { 1.0 } else { 0.5 };
+    ((base * scale * sweep_factor) as u64).max(100)
 }
 
 /// The matrix for `mode` (peers included unless disabled).
@@ -176,17 +179,26 @@ pub fn plan(args: &BenchArgs) -> Plan {
         }
         clients
     };
-    let case = |sweep, settings: ProducerSettings, clients: Vec<ProducerClient>| ProduceCase {
-        sweep,
-        records: records_for(mode, settings.record_size, args.scale),
-        clients: with_peers(clients, &settings),
-        settings,
+    // Peers run in the headline (size) cases and the linger and compression
+    // sweeps; the batch, acks and fetch sweeps are about our client alone.
+    let case = |sweep: &'static str, settings: ProducerSettings, clients: Vec<ProducerClient>| {
+        let clients = if matches!(sweep, "size" | "linger" | "compression") {
+            with_peers(clients, &settings)
+        } else {
+            clients
+        };
+        ProduceCase {
+            sweep,
+            records: records_for(mode, sweep, settings.record_size, args.scale),
+            clients,
+            settings,
+        }
     };
     let consume_case = |sweep, record_size, settings| ConsumeCase {
         sweep,
         record_size,
         settings,
-        records: records_for(mode, record_size, args.scale),
+        records: records_for(mode, sweep, record_size, args.scale),
         clients: consumers(),
     };
     let sizes: &[usize] = match mode {

@@ -158,6 +158,9 @@ const PRODUCERS: [&str; 5] = [
     "kafka-go",
 ];
 
+/// The clients of the sweeps that have peers.
+const PEERED: [&str; 3] = ["BaseProducer", "Java", "kafka-go"];
+
 /// The charts a report supports (only those whose sweep was run).
 pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {
     let mut out = Vec::new();
@@ -201,11 +204,11 @@ pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {
         out.push((
             "linger",
             Chart {
-                title: "BaseProducer throughput vs linger.ms (1 KB, acks=all)".into(),
+                title: "Producer throughput vs linger.ms (1 KB, acks=all)".into(),
                 x_label: "linger.ms".into(),
                 y_label: "records/s".into(),
                 categories: categories.clone(),
-                series: series_of(&linger, &["BaseProducer"], |s| Some(s.records_per_second)),
+                series: series_of(&linger, &PEERED, |s| Some(s.records_per_second)),
             },
         ));
         out.push((
@@ -278,25 +281,21 @@ pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {
         out.push((
             "compression",
             Chart {
-                title: "BaseProducer: throughput and CPU by compression.type (1 KB)".into(),
+                title: "Producer throughput by compression.type (1 KB, acks=all)".into(),
                 x_label: "compression.type".into(),
                 y_label: "records/s".into(),
                 categories: categories.clone(),
-                series: series_of(&compression, &["BaseProducer"], |s| {
-                    Some(s.records_per_second)
-                }),
+                series: series_of(&compression, &PEERED, |s| Some(s.records_per_second)),
             },
         ));
         out.push((
             "compression-cpu",
             Chart {
-                title: "BaseProducer CPU per million records by compression.type (1 KB)".into(),
+                title: "Client CPU per million records by compression.type (1 KB)".into(),
                 x_label: "compression.type".into(),
                 y_label: "CPU seconds / 1M records".into(),
                 categories,
-                series: series_of(&compression, &["BaseProducer"], |s| {
-                    Some(s.cpu_seconds_per_million)
-                }),
+                series: series_of(&compression, &PEERED, |s| Some(s.cpu_seconds_per_million)),
             },
         ));
     }

@@ -91,6 +91,7 @@ fn a_tiny_matrix_runs_every_client_and_writes_tables_and_charts() {
         .descendants()
         .filter(|n| n.has_tag_name("text"))
         .filter_map(|n| n.text())
+        .map(str::trim)
         .collect();
     for series in [
         "BaseProducer",
