@@ -24,6 +24,7 @@ use ch04_serialization::{
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use rdkafka::message::{Headers, Message};
 use rdkafka::producer::FutureProducer;
+use tokio_util::sync::CancellationToken;
 use tutorial_support::testing::unique_name;
 use tutorial_support::topics::{delete_topic, ensure_topic};
 use tutorial_support::{BrokerArgs, init_tracing, print_effective, shutdown_token};
@@ -136,6 +137,9 @@ async fn showcase(cli: &Cli) -> Result<()> {
         CONSUMER_SETTINGS,
     )?;
     let producer: FutureProducer = producer_config(bootstrap).create()?;
+    // Ctrl-C/SIGTERM: the running consumer commits and leaves, then we stop.
+    let stop = shutdown_token();
+    let interrupted = || anyhow::anyhow!("interrupted (what was read has been committed)");
 
     // ANCHOR: protobuf_round_trip
     println!(
@@ -150,9 +154,19 @@ async fn showcase(cli: &Cli) -> Result<()> {
     let stray = serde_json::to_vec(&clicks[0])?;
     let stray_headers = Envelope::new(envelope::JSON, 1).to_headers();
     send_raw(&producer, &topic, &clicks[0].user_id, &stray, stray_headers).await?;
-    read_and_print(bootstrap, &topic, Format::Protobuf, records.len() + 1).await?;
+    read_and_print(
+        bootstrap,
+        &topic,
+        Format::Protobuf,
+        records.len() + 1,
+        &stop,
+    )
+    .await?;
     // ANCHOR_END: protobuf_round_trip
     delete_topic(&cluster, &topic).await?;
+    if stop.is_cancelled() {
+        return Err(interrupted());
+    }
 
     // ANCHOR: avro_round_trip
     println!(
@@ -167,9 +181,12 @@ async fn showcase(cli: &Cli) -> Result<()> {
         .map(|c| Outgoing::avro(&writer, 1, &c.user_id, c))
         .collect::<Result<Vec<_>>>()?;
     send_all(&producer, &topic, &records).await?;
-    read_and_print(bootstrap, &topic, Format::Avro, records.len()).await?;
+    read_and_print(bootstrap, &topic, Format::Avro, records.len(), &stop).await?;
     // ANCHOR_END: avro_round_trip
     delete_topic(&cluster, &topic).await?;
+    if stop.is_cancelled() {
+        return Err(interrupted());
+    }
 
     println!(
         "\n③ Schema evolution through Kafka: v2 removes `referrer` and adds `session_id` (default \"\").\n   \
@@ -212,15 +229,20 @@ fn producer_flush(producer: &FutureProducer) -> Result<()> {
 
 // ANCHOR: read_and_print
 /// Reads `count` records with a fresh group, checks headers, decodes as v1.
-async fn read_and_print(bootstrap: &str, topic: &str, format: Format, count: usize) -> Result<()> {
+async fn read_and_print(
+    bootstrap: &str,
+    topic: &str,
+    format: Format,
+    count: usize,
+    stop: &CancellationToken,
+) -> Result<()> {
     let consumer = subscribe(bootstrap, topic, &unique_name("ch04-reader"))?;
     let decoder = ClickDecoder::new(format, 1)?;
-    let stop = shutdown_token();
     consume(
         &consumer,
         Stop::After(count),
         Duration::from_secs(30),
-        &stop,
+        stop,
         |m| {
             let place = format!("  p{}@{} key={:<9}", m.partition(), m.offset(), key_text(m));
             match decoder.decode(m) {
