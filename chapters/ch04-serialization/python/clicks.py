@@ -280,6 +280,24 @@ def confluent_decode(args):
 # ANCHOR_END: confluent
 
 
+def decode_as(args):
+    """Parse protobuf bytes as any message type of the descriptor set."""
+    from google.protobuf import json_format
+    fds = descriptor_pb2.FileDescriptorSet()
+    fds.ParseFromString(pathlib.Path(args.descriptor).read_bytes())
+    pool = descriptor_pool.DescriptorPool()
+    for file in fds.file:
+        pool.Add(file)
+    msg = message_factory.GetMessageClass(pool.FindMessageTypeByName(args.message))()
+    msg.ParseFromString(bytes.fromhex(args.hex))
+    print(json.dumps({
+        "fields": json_format.MessageToDict(msg, preserving_proto_field_name=True),
+        # Unknown fields are kept and written out again.
+        "reserialized": msg.SerializeToString().hex(),
+    }))
+    return 0
+
+
 def fingerprints(_args):
     for version, (schema, fp) in avro_schemas().items():
         print(json.dumps({"version": version, "fingerprint": fp.hex(),
@@ -305,6 +323,10 @@ def main():
     p.add_argument("--input", required=True, help="JSON lines, one event each")
     p.add_argument("--schema-version", type=int, choices=[1, 2], default=1)
     sub.add_parser("fingerprints")
+    p = sub.add_parser("decode-as", help="parse protobuf bytes (hex) as the given message type")
+    p.add_argument("--descriptor", required=True)
+    p.add_argument("--message", required=True, help="e.g. tutorial.clicks.broken.ClickEventChangedType")
+    p.add_argument("--hex", required=True)
     for name in ("confluent-encode", "confluent-decode"):
         p = sub.add_parser(name, help="Confluent wire format via confluent-kafka's serializers "
                            "(ids from its in-memory mock registry client)")
@@ -318,6 +340,7 @@ def main():
         parser.error("--format protobuf needs --descriptor (write one with: "
                      "cargo run -p ch04-serialization -- descriptor --out clicks.fds)")
     return {"consume": consume, "produce": produce, "fingerprints": fingerprints,
+            "decode-as": decode_as,
             "confluent-encode": confluent_encode,
             "confluent-decode": confluent_decode}[args.command](args)
 

@@ -387,3 +387,37 @@ fn hex_decode(text: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
         .collect()
 }
+
+/// The same incompatible change (field 8: int64 -> string) in two
+/// implementations: prost refuses the record; Google's Python protobuf
+/// accepts it, reads `duration` as "" and keeps the varint as an unknown
+/// field, which it writes out again unchanged.
+#[test]
+fn a_changed_wire_type_is_an_error_in_prost_but_an_unknown_field_in_python() {
+    let click = sample_click(0);
+    let bytes = Outgoing::protobuf_v1(&click).value;
+    assert!(ch04_serialization::evolution::protobuf_changed_type(&bytes).is_err());
+
+    let descriptor = descriptor_file();
+    let out = lines(&clicks_py(&[
+        "decode-as",
+        "--descriptor",
+        &descriptor.to_string_lossy(),
+        "--message",
+        "tutorial.clicks.broken.ClickEventChangedType",
+        "--hex",
+        &avro::hex(&bytes),
+    ]));
+    let fields = &out[0]["fields"];
+    assert_eq!(fields["event_id"], click.event_id.as_str());
+    assert!(
+        fields.get("duration").is_none(),
+        "duration left at its default: {fields}"
+    );
+    let reserialized = hex_decode(out[0]["reserialized"].as_str().unwrap());
+    let back = ch04_serialization::protobuf::decode_v1(&reserialized).unwrap();
+    assert_eq!(
+        back.duration_ms, click.duration_ms,
+        "the unknown varint survived"
+    );
+}
