@@ -148,6 +148,7 @@ func produce(args []string) error {
 	var failed, completed atomic.Int64
 	slots := make(chan struct{}, *inFlight)
 	done := make(chan struct{})
+	// ANCHOR: writer
 	writer := &kafka.Writer{
 		Addr:         kafka.TCP(strings.Split(*brokers, ",")...),
 		Topic:        *topic,
@@ -176,6 +177,7 @@ func produce(args []string) error {
 			}
 		},
 	}
+	// ANCHOR_END: writer
 	started := time.Now()
 	for i := int64(0); i < *records; i++ {
 		slots <- struct{}{}
@@ -220,6 +222,7 @@ func consume(args []string) error {
 	if *topic == "" || *group == "" {
 		return errors.New("--topic and --group are required")
 	}
+	// ANCHOR: reader
 	reader := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:        strings.Split(*brokers, ","),
 		GroupID:        *group,
@@ -230,6 +233,7 @@ func consume(args []string) error {
 		StartOffset:    kafka.FirstOffset,
 		CommitInterval: 5 * time.Second, // like enable.auto.commit's 5 s; 0 would commit every message synchronously
 	})
+	// ANCHOR_END: reader
 	defer reader.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -261,11 +265,12 @@ func syncTrap(args []string) error {
 	if *topic == "" {
 		return errors.New("--topic is required")
 	}
+	// ANCHOR: sync_trap
 	writer := &kafka.Writer{
 		Addr:         kafka.TCP(strings.Split(*brokers, ",")...),
 		Topic:        *topic,
 		RequiredAcks: kafka.RequireAll,
-		BatchTimeout: *batchTimeout,
+		BatchTimeout: *batchTimeout, // BatchSize stays at its default, 100
 	}
 	defer writer.Close()
 	latencies := make([]float64, 0, *records)
@@ -277,6 +282,7 @@ func syncTrap(args []string) error {
 		}
 		latencies = append(latencies, float64(time.Since(begin).Microseconds())/1000)
 	}
+	// ANCHOR_END: sync_trap
 	elapsed := time.Since(started)
 	sort.Float64s(latencies)
 	printResult(result{

@@ -206,9 +206,15 @@ pub struct ConsumerSettings {
     /// fetch.wait.max.ms: …or until this long has passed
     #[arg(long, default_value_t = 500)]
     pub fetch_wait_max_ms: u64,
-    /// queued.max.messages.kbytes: how much the client prefetches per partition
+    /// queued.max.messages.kbytes: how much the client prefetches
     #[arg(long, default_value_t = 65536)]
     pub queued_max_messages_kbytes: u64,
+    /// queued.min.messages: records per partition the prefetch aims for
+    #[arg(long, default_value_t = 100_000)]
+    pub queued_min_messages: u64,
+    /// fetch.queue.backoff.ms: pause of a partition's fetching once the prefetch is full
+    #[arg(long, default_value_t = 1000)]
+    pub fetch_queue_backoff_ms: u64,
 }
 
 impl Default for ConsumerSettings {
@@ -217,15 +223,20 @@ impl Default for ConsumerSettings {
             fetch_min_bytes: 1,
             fetch_wait_max_ms: 500,
             queued_max_messages_kbytes: 65536,
+            queued_min_messages: 100_000,
+            fetch_queue_backoff_ms: 1000,
         }
     }
 }
 
 // ANCHOR: consumer_config
 /// The consumer side: a fetch request is answered when `fetch.min.bytes`
-/// are available or `fetch.wait.max.ms` has passed; a background thread
-/// keeps fetching until `queued.max.messages.kbytes` per partition wait in
-/// the client, so `poll` usually finds records already in memory.
+/// are available or `fetch.wait.max.ms` has passed. librdkafka's fetcher
+/// thread prefetches into a local queue until a partition has
+/// `queued.min.messages` records (or the queue `queued.max.messages.kbytes`)
+/// and then pauses that partition's fetching for `fetch.queue.backoff.ms` —
+/// a full second by default, during which a fast application can empty the
+/// queue and wait.
 pub fn consumer_config(bootstrap: &str, group: &str, settings: &ConsumerSettings) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
@@ -237,6 +248,14 @@ pub fn consumer_config(bootstrap: &str, group: &str, settings: &ConsumerSettings
         .set(
             "queued.max.messages.kbytes",
             settings.queued_max_messages_kbytes.to_string(),
+        )
+        .set(
+            "queued.min.messages",
+            settings.queued_min_messages.to_string(),
+        )
+        .set(
+            "fetch.queue.backoff.ms",
+            settings.fetch_queue_backoff_ms.to_string(),
         );
     config
 }
@@ -247,6 +266,8 @@ pub const CONSUMER_KEYS: &[&str] = &[
     "fetch.min.bytes",
     "fetch.wait.max.ms",
     "queued.max.messages.kbytes",
+    "queued.min.messages",
+    "fetch.queue.backoff.ms",
     "fetch.max.bytes",
     "max.partition.fetch.bytes",
     "enable.auto.commit",

@@ -134,6 +134,8 @@ async fn the_consumer_reads_every_record_with_each_fetch_setting() {
             fetch_min_bytes: 1_048_576,
             fetch_wait_max_ms: 100,
             queued_max_messages_kbytes: 1024,
+            fetch_queue_backoff_ms: 10,
+            ..ConsumerSettings::default()
         },
     ] {
         let bootstrap = cluster.bootstrap_servers().to_string();
@@ -147,4 +149,50 @@ async fn the_consumer_reads_every_record_with_each_fetch_setting() {
         .unwrap();
         assert_eq!((result.records, result.bytes), (4000, 4000 * 200));
     }
+}
+
+#[test]
+fn librdkafka_defaults_named_on_this_page() {
+    let bare = rdkafka::ClientConfig::new();
+    let settings = tutorial_support::settings::effective(
+        &bare,
+        &[
+            "linger.ms",
+            "batch.size",
+            "batch.num.messages",
+            "queue.buffering.max.messages",
+            "queue.buffering.max.kbytes",
+            "compression.type",
+            "sticky.partitioning.linger.ms",
+            "fetch.min.bytes",
+            "fetch.wait.max.ms",
+            "queued.min.messages",
+            "queued.max.messages.kbytes",
+            "fetch.queue.backoff.ms",
+            "max.partition.fetch.bytes",
+        ],
+    )
+    .unwrap();
+    let values: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|s| (s.key.as_str(), s.value.as_str()))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            ("linger.ms", "5"),
+            ("batch.size", "1000000"),
+            ("batch.num.messages", "10000"),
+            ("queue.buffering.max.messages", "100000"),
+            ("queue.buffering.max.kbytes", "1048576"),
+            ("compression.type", "none"),
+            ("sticky.partitioning.linger.ms", "10"),
+            ("fetch.min.bytes", "1"),
+            ("fetch.wait.max.ms", "500"),
+            ("queued.min.messages", "100000"),
+            ("queued.max.messages.kbytes", "65536"),
+            ("fetch.queue.backoff.ms", "1000"),
+            ("max.partition.fetch.bytes", "1048576"),
+        ]
+    );
 }
