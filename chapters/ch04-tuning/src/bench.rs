@@ -767,11 +767,20 @@ pub fn settings_args(settings: &ProducerSettings) -> Vec<String> {
     if settings.idempotence {
         args.push("--idempotence".into());
     }
+    for extra in &settings.extra {
+        args.push("--set".into());
+        args.push(extra.clone());
+    }
     args
 }
 
 fn consumer_args(settings: &ConsumerSettings) -> Vec<String> {
-    vec![
+    let mut args: Vec<String> = settings
+        .extra
+        .iter()
+        .flat_map(|e| ["--set".to_string(), e.clone()])
+        .collect();
+    args.extend([
         "--fetch-min-bytes".into(),
         settings.fetch_min_bytes.to_string(),
         "--fetch-wait-max-ms".into(),
@@ -782,19 +791,21 @@ fn consumer_args(settings: &ConsumerSettings) -> Vec<String> {
         settings.queued_min_messages.to_string(),
         "--fetch-queue-backoff-ms".into(),
         settings.fetch_queue_backoff_ms.to_string(),
-    ]
+    ]);
+    args
 }
 
 /// A short name for a producer configuration, e.g. `1000 B linger=5 batch=1000000 none acks=all`.
 pub fn case_label(s: &ProducerSettings) -> String {
     format!(
-        "{} B linger={} batch={} {} acks={}{}",
+        "{} B linger={} batch={} {} acks={}{}{}",
         s.record_size,
         s.linger_ms,
         s.batch_size,
         s.compression.name(),
         s.acks.name(),
-        if s.idempotence { " idempotent" } else { "" }
+        if s.idempotence { " idempotent" } else { "" },
+        s.extra.iter().map(|e| format!(" {e}")).collect::<String>()
     )
 }
 
@@ -822,6 +833,7 @@ fn consumer_label(s: &ConsumerSettings) -> String {
             s.fetch_queue_backoff_ms
         ));
     }
+    parts.extend(s.extra.iter().cloned());
     if parts.is_empty() {
         "defaults".into()
     } else {

@@ -78,3 +78,37 @@ async fn flush_of_one_record_takes_at_least_one_100_ms_poll_step() {
         started.elapsed()
     );
 }
+
+/// CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let usage = getrusage(UsageWho::RUSAGE_THREAD).unwrap();
+    let micros = |tv: nix::sys::time::TimeVal| tv.tv_sec() as u64 * 1_000_000 + tv.tv_usec() as u64;
+    Duration::from_micros(micros(usage.user_time()) + micros(usage.system_time()))
+}
+
+/// rust-rdkafka hands librdkafka whole milliseconds (`as_millis`), so with
+/// less than 1 ms left `poll` asks for 0 ms and loops until its deadline:
+/// `poll(1 ms)` on an idle producer is a busy loop. 200 of them burn CPU
+/// time close to their 200 ms of wall time; 200 sleeps of 1 ms burn almost
+/// none. Only the spinning can pass the 40 ms threshold.
+#[test]
+fn polling_for_one_millisecond_is_a_busy_loop() {
+    let cluster = test_cluster();
+    let producer = producer(cluster.bootstrap_servers());
+    let before = thread_cpu();
+    for _ in 0..200 {
+        producer.poll(Duration::from_millis(1));
+    }
+    let polling = thread_cpu() - before;
+    let before = thread_cpu();
+    for _ in 0..200 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let sleeping = thread_cpu() - before;
+    eprintln!("200 × poll(1 ms): {polling:?} of CPU; 200 × sleep(1 ms): {sleeping:?}");
+    assert!(
+        polling >= Duration::from_millis(40) && polling > sleeping * 4,
+        "200 × poll(1 ms) used {polling:?} of CPU, 200 × sleep(1 ms) {sleeping:?}"
+    );
+}
