@@ -5,6 +5,8 @@
 //! retrying cannot fix, and — on the consumer side — to keep one bad record
 //! from stopping the partition: the dead-letter topic.
 
+pub mod link;
+
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
@@ -350,3 +352,87 @@ pub async fn consume_with_bounded_work(
     })
 }
 // ANCHOR_END: bounded_work
+
+/// What a consumer saw while every broker was out of reach.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct OutageView {
+    /// Records received (none can arrive while the brokers are unreachable).
+    pub records: usize,
+    /// Error codes `recv()` returned, in order, without repeats.
+    pub errors: Vec<RDKafkaErrorCode>,
+}
+
+// ANCHOR: consumer_outage
+/// Keeps calling `recv()` for `window` while the brokers are unreachable.
+/// librdkafka reports the outage through the consumer as errors
+/// (`AllBrokersDown`, `BrokerTransportFailure`) but keeps reconnecting on
+/// its own: they are events to log, not reasons to stop the loop.
+pub async fn watch_outage(consumer: &StreamConsumer, window: Duration) -> OutageView {
+    let mut view = OutageView::default();
+    let deadline = tokio::time::Instant::now() + window;
+    while let Ok(received) = tokio::time::timeout_at(deadline, consumer.recv()).await {
+        match received {
+            Ok(_) => view.records += 1,
+            Err(error) => {
+                let code = error.rdkafka_error_code();
+                if let Some(code) = code.filter(|c| !view.errors.contains(c)) {
+                    view.errors.push(code);
+                }
+            }
+        }
+    }
+    view
+}
+// ANCHOR_END: consumer_outage
+
+/// How a bounded shutdown ended.
+#[derive(Debug)]
+pub enum Closed {
+    /// The final commit was confirmed and the consumer closed.
+    Committed,
+    /// The group refused or failed the commit: the records processed since
+    /// the last confirmed commit will be delivered again.
+    CommitFailed(KafkaError),
+    /// No answer within the limit. The commit and close go on in the
+    /// background until librdkafka gives up (at `session.timeout.ms` when the
+    /// coordinator is gone); the caller may exit. Records processed since the
+    /// last confirmed commit will be delivered again, unless that background
+    /// commit still gets through.
+    GaveUp {
+        pending: std::sync::mpsc::Receiver<Result<(), KafkaError>>,
+    },
+}
+
+// ANCHOR: close_within
+/// Commits what was processed and closes the consumer, but never waits
+/// longer than `limit`. With the coordinator unreachable a synchronous
+/// commit blocks until the group session times out (45 s by default), and
+/// closing the consumer can block too — so both run on a thread of their
+/// own, and the caller waits only as long as it chose to.
+pub async fn close_within<C>(consumer: C, limit: Duration) -> Closed
+where
+    C: Consumer + Send + 'static,
+{
+    let (done, result) = std::sync::mpsc::channel();
+    // A plain thread, not spawn_blocking: the runtime waits for blocking
+    // tasks when it shuts down, which would bring the hang back at exit.
+    std::thread::spawn(move || {
+        let committed = consumer.commit_consumer_state(rdkafka::consumer::CommitMode::Sync);
+        drop(consumer); // leaves the group (close); may block too
+        let _ = done.send(committed);
+    });
+    let deadline = Instant::now() + limit;
+    loop {
+        match result.try_recv() {
+            Ok(Ok(())) => return Closed::Committed,
+            // Nothing stored since the last commit: nothing to lose either.
+            Ok(Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset))) => {
+                return Closed::Committed;
+            }
+            Ok(Err(error)) => return Closed::CommitFailed(error),
+            Err(_) if Instant::now() >= deadline => return Closed::GaveUp { pending: result },
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+// ANCHOR_END: close_within
