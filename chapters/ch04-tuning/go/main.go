@@ -130,6 +130,7 @@ func produce(args []string) error {
 	batchTimeout := flags.Duration("batch-timeout", time.Second, "Writer.BatchTimeout")
 	compressionFlag := flags.String("compression", "none", "none, gzip, snappy, lz4, zstd")
 	inFlight := flags.Int("max-in-flight", 100000, "messages written but not yet completed (like queue.buffering.max.messages)")
+	rate := flags.Int64("rate", 0, "offered load in records/s (0 = as fast as possible)")
 	flags.Parse(args)
 	if *topic == "" {
 		return errors.New("--topic is required")
@@ -180,6 +181,12 @@ func produce(args []string) error {
 	// ANCHOR_END: writer
 	started := time.Now()
 	for i := int64(0); i < *records; i++ {
+		if *rate > 0 {
+			due := started.Add(time.Duration(float64(i) / float64(*rate) * float64(time.Second)))
+			if wait := time.Until(due); wait > 0 {
+				time.Sleep(wait)
+			}
+		}
 		slots <- struct{}{}
 		if err := writer.WriteMessages(context.Background(), kafka.Message{Value: value, WriterData: time.Now()}); err != nil {
 			return fmt.Errorf("WriteMessages: %w", err)

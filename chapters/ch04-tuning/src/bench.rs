@@ -145,6 +145,10 @@ fn records_for(mode: Mode, sweep: &str, size: usize, scale: f64) -> u64 {
             _ => 100_000.0,
         },
     };
+    if sweep == "latency" {
+        // 3 s at 20 000 records/s.
+        return ((60_000.0 * scale) as u64).max(100);
+    }
     let sweep_factor = if sweep == "size" { 1.0 } else { 0.5 };
     ((base * scale * sweep_factor) as u64).max(100)
 }
@@ -182,7 +186,7 @@ pub fn plan(args: &BenchArgs) -> Plan {
     // Peers run in the headline (size) cases and the linger and compression
     // sweeps; the batch, acks and fetch sweeps are about our client alone.
     let case = |sweep: &'static str, settings: ProducerSettings, clients: Vec<ProducerClient>| {
-        let clients = if matches!(sweep, "size" | "linger" | "compression") {
+        let clients = if matches!(sweep, "size" | "linger" | "latency" | "compression") {
             with_peers(clients, &settings)
         } else {
             clients
@@ -248,6 +252,19 @@ pub fn plan(args: &BenchArgs) -> Plan {
                 "linger",
                 ProducerSettings {
                     linger_ms,
+                    ..kb.clone()
+                },
+                base_only.clone(),
+            ));
+        }
+        // The same linger values at a fixed offered load of 20 000 records/s,
+        // where batches do not fill up and linger.ms shows in the latency.
+        for linger_ms in [0, 1, 5, 20, 100] {
+            produce.push(case(
+                "latency",
+                ProducerSettings {
+                    linger_ms,
+                    rate: 20_000,
                     ..kb.clone()
                 },
                 base_only.clone(),
@@ -767,6 +784,10 @@ pub fn settings_args(settings: &ProducerSettings) -> Vec<String> {
     if settings.idempotence {
         args.push("--idempotence".into());
     }
+    if settings.rate > 0 {
+        args.push("--rate".into());
+        args.push(settings.rate.to_string());
+    }
     for extra in &settings.extra {
         args.push("--set".into());
         args.push(extra.clone());
@@ -798,13 +819,18 @@ fn consumer_args(settings: &ConsumerSettings) -> Vec<String> {
 /// A short name for a producer configuration, e.g. `1000 B linger=5 batch=1000000 none acks=all`.
 pub fn case_label(s: &ProducerSettings) -> String {
     format!(
-        "{} B linger={} batch={} {} acks={}{}{}",
+        "{} B linger={} batch={} {} acks={}{}{}{}",
         s.record_size,
         s.linger_ms,
         s.batch_size,
         s.compression.name(),
         s.acks.name(),
         if s.idempotence { " idempotent" } else { "" },
+        if s.rate > 0 {
+            format!(" rate={}/s", s.rate)
+        } else {
+            String::new()
+        },
         s.extra.iter().map(|e| format!(" {e}")).collect::<String>()
     )
 }

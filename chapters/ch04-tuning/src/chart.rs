@@ -57,7 +57,7 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
         .copied()
         .fold(0.0_f64, f64::max)
         .max(1e-9)
-        * 1.15;
+        * 1.4; // head room for the legend
     let root = SVGBackend::new(path, (760, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
     let mut context = ChartBuilder::on(&root)
@@ -65,12 +65,14 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
         .margin(12)
         .x_label_area_size(44)
         .y_label_area_size(72)
-        .build_cartesian_2d((0..n).into_segmented(), 0.0..y_max)
+        // An integer range is inclusive as a segmented axis: 0..n-1 is n slots.
+        .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..y_max)
         .map_err(|e| anyhow!("{e}"))?;
     let categories = chart.categories.clone();
     context
         .configure_mesh()
         .disable_x_mesh()
+        .light_line_style(TRANSPARENT)
         .x_desc(chart.x_label.as_str())
         .y_desc(chart.y_label.as_str())
         .x_labels(n)
@@ -211,29 +213,33 @@ pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {
                 series: series_of(&linger, &PEERED, |s| Some(s.records_per_second)),
             },
         ));
+    }
+    let mut at_rate: Vec<&CaseResult> = cases(report, |c| c.sweep == "latency");
+    at_rate.sort_by_key(|c| c.producer.as_ref().map_or(0, |p| p.linger_ms));
+    if at_rate.len() > 1 {
+        let categories: Vec<String> = at_rate
+            .iter()
+            .map(|c| c.producer.as_ref().map_or(0, |p| p.linger_ms).to_string())
+            .collect();
+        let rate = at_rate[0].producer.as_ref().map_or(0, |p| p.rate);
         out.push((
             "linger-latency",
             Chart {
-                title: "BaseProducer send→delivery latency vs linger.ms (1 KB)".into(),
+                title: format!("p50 latency vs linger.ms at {rate} records/s (1 KB, acks=all)"),
                 x_label: "linger.ms".into(),
-                y_label: "milliseconds".into(),
+                y_label: "milliseconds (send → delivery report)".into(),
+                categories: categories.clone(),
+                series: series_of(&at_rate, &PEERED, |s| s.p50_ms),
+            },
+        ));
+        out.push((
+            "linger-latency-p99",
+            Chart {
+                title: format!("p99 latency vs linger.ms at {rate} records/s (1 KB, acks=all)"),
+                x_label: "linger.ms".into(),
+                y_label: "milliseconds (send → delivery report)".into(),
                 categories,
-                series: vec![
-                    Series {
-                        name: "p50".into(),
-                        values: linger
-                            .iter()
-                            .map(|c| c.client("BaseProducer").and_then(|s| s.p50_ms))
-                            .collect(),
-                    },
-                    Series {
-                        name: "p99".into(),
-                        values: linger
-                            .iter()
-                            .map(|c| c.client("BaseProducer").and_then(|s| s.p99_ms))
-                            .collect(),
-                    },
-                ],
+                series: series_of(&at_rate, &PEERED, |s| s.p99_ms),
             },
         ));
     }

@@ -138,6 +138,10 @@ pub struct ProducerSettings {
     /// enable.idempotence (forces acks=all)
     #[arg(long)]
     pub idempotence: bool,
+    /// Offered load in records/s (0 = as fast as possible); for latency at a given rate
+    #[arg(long, default_value_t = 0)]
+    #[serde(default)]
+    pub rate: u64,
     /// Any other librdkafka property, e.g. --set socket.send.buffer.bytes=4194304 (repeatable; ours only)
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = property)]
     #[serde(default)]
@@ -172,6 +176,7 @@ impl Default for ProducerSettings {
             compression: Compression::None,
             acks: Acks::All,
             idempotence: false,
+            rate: 0,
             extra: Vec::new(),
         }
     }
@@ -427,6 +432,32 @@ pub struct Summary {
     pub p999_ms: Option<f64>,
 }
 
+/// Spreads sends evenly at `rate` records/s (0: no pacing).
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    start: Instant,
+    rate: u64,
+}
+
+impl Pace {
+    pub fn new(rate: u64) -> Pace {
+        Pace {
+            start: Instant::now(),
+            rate,
+        }
+    }
+
+    /// How long until record `index` is due, if it is not due yet.
+    pub fn ahead(&self, index: u64) -> Option<Duration> {
+        if self.rate == 0 {
+            return None;
+        }
+        let due = Duration::from_secs_f64(index as f64 / self.rate as f64);
+        due.checked_sub(self.start.elapsed())
+            .filter(|wait| !wait.is_zero())
+    }
+}
+
 // ANCHOR: delivery_context
 /// The delivery-report callback of `BaseProducer`/`ThreadedProducer`. The
 /// opaque value carried by each record is its send time (µs since `start`),
@@ -488,7 +519,7 @@ pub async fn run_producer(
                 config.create_with_context(Timing::new(records))?;
             warm_up(producer.client(), topic)?;
             let started = Instant::now();
-            base_loop(&producer, topic, records, &value)?;
+            base_loop(&producer, topic, records, &value, Pace::new(settings.rate))?;
             let seconds = started.elapsed().as_secs_f64();
             (seconds, producer.context().latencies.summary())
         }
@@ -497,7 +528,7 @@ pub async fn run_producer(
                 config.create_with_context(Timing::new(records))?;
             warm_up(producer.client(), topic)?;
             let started = Instant::now();
-            threaded_loop(&producer, topic, records, &value)?;
+            threaded_loop(&producer, topic, records, &value, Pace::new(settings.rate))?;
             let seconds = started.elapsed().as_secs_f64();
             (seconds, producer.context().latencies.summary())
         }
@@ -506,7 +537,15 @@ pub async fn run_producer(
             warm_up(producer.client(), topic)?;
             let latencies = Latencies::with_capacity(records as usize);
             let started = Instant::now();
-            future_loop(&producer, topic, records, &value, &latencies).await?;
+            future_loop(
+                &producer,
+                topic,
+                records,
+                &value,
+                &latencies,
+                Pace::new(settings.rate),
+            )
+            .await?;
             (started.elapsed().as_secs_f64(), latencies.summary())
         }
     };
@@ -549,9 +588,14 @@ fn base_loop(
     topic: &str,
     records: u64,
     value: &[u8],
+    pace: Pace,
 ) -> Result<()> {
     let start = producer.context().start;
-    for _ in 0..records {
+    for i in 0..records {
+        while let Some(wait) = pace.ahead(i) {
+            producer.poll(Duration::ZERO);
+            std::thread::sleep(wait.min(Duration::from_micros(500)));
+        }
         let sent_at = start.elapsed().as_micros() as usize;
         let mut record =
             BaseRecord::<(), [u8], usize>::with_opaque_to(topic, sent_at).payload(value);
@@ -598,9 +642,13 @@ fn threaded_loop(
     topic: &str,
     records: u64,
     value: &[u8],
+    pace: Pace,
 ) -> Result<()> {
     let start = producer.context().start;
-    for _ in 0..records {
+    for i in 0..records {
+        if let Some(wait) = pace.ahead(i) {
+            std::thread::sleep(wait);
+        }
         let sent_at = start.elapsed().as_micros() as usize;
         let mut record =
             BaseRecord::<(), [u8], usize>::with_opaque_to(topic, sent_at).payload(value);
@@ -640,6 +688,7 @@ async fn future_loop(
     records: u64,
     value: &[u8],
     latencies: &Latencies,
+    pace: Pace,
 ) -> Result<()> {
     let (to_collector, mut pending_rx) = tokio::sync::mpsc::channel(4096);
     let collector = async move {
@@ -666,7 +715,10 @@ async fn future_loop(
         }
     };
     let sender = async move {
-        for _ in 0..records {
+        for i in 0..records {
+            if let Some(wait) = pace.ahead(i) {
+                tokio::time::sleep(wait).await;
+            }
             let mut record = FutureRecord::<(), [u8]>::to(topic).payload(value);
             let delivery = loop {
                 let sent = Instant::now();

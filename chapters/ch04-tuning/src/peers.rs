@@ -32,7 +32,14 @@ pub fn java_producer_command(
         .args(["--bootstrap-server", bootstrap, "--topic", topic])
         .args(["--num-records", &records.to_string()])
         .args(["--record-size", &settings.record_size.to_string()])
-        .args(["--throughput", "-1"])
+        .args([
+            "--throughput",
+            &if settings.rate == 0 {
+                "-1".to_string()
+            } else {
+                settings.rate.to_string()
+            },
+        ])
         .arg("--command-property")
         .arg(format!("acks={}", settings.acks.name()))
         .arg(format!("linger.ms={}", settings.linger_ms))
@@ -214,7 +221,8 @@ pub fn go_producer_command(
         .args(["--batch-size", &batch_records.to_string()])
         .args(["--batch-bytes", &settings.batch_size.to_string()])
         .args(["--batch-timeout", &batch_timeout])
-        .args(["--compression", settings.compression.name()]);
+        .args(["--compression", settings.compression.name()])
+        .args(["--rate", &settings.rate.to_string()]);
     command
 }
 // ANCHOR_END: go_producer
