@@ -28,6 +28,25 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use crate::Cluster;
 use crate::brokers::{BROKERS_ENV, DEFAULT_BROKERS, MOCK};
 
+/// The offset `group` committed for partition 0 of `topic`, asked from
+/// outside the group (OffsetFetch); `None` if it committed nothing.
+pub fn committed_offset(bootstrap: &str, topic: &str, group: &str) -> Option<i64> {
+    let client: rdkafka::consumer::BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .create()
+        .expect("offset-fetch client");
+    let mut partitions = TopicPartitionList::new();
+    partitions.add_partition(topic, 0);
+    let committed = client
+        .committed_offsets(partitions, STEP_TIMEOUT)
+        .unwrap_or_else(|e| panic!("committed offsets of {group} on {topic}: {e}"));
+    match committed.elements().first().map(|e| e.offset()) {
+        Some(Offset::Offset(offset)) => Some(offset),
+        _ => None,
+    }
+}
+
 /// Default bound for one step of a test that talks to the broker.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 

@@ -6,6 +6,7 @@
 //! from stopping the partition: the dead-letter topic.
 
 pub mod link;
+pub mod retry;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -310,11 +311,8 @@ pub async fn consume_with_bounded_work(
             let mut processed = 0;
             while let Some(message) = receiver.recv().await {
                 tokio::time::sleep(work).await; // the slow part
-                consumer.store_offset(
-                    message.topic(),
-                    message.partition(),
-                    message.offset() + 1,
-                )?;
+                // The record's own offset: librdkafka stores offset + 1 itself.
+                consumer.store_offset(message.topic(), message.partition(), message.offset())?;
                 in_flight.fetch_sub(1, Ordering::SeqCst);
                 processed += 1;
                 if processed == expected {

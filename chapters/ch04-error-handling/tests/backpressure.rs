@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ch04_error_handling::{consume_with_bounded_work, consumer, producer_config};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use tutorial_support::testing::{TestTopic, test_cluster, unique_name};
+use tutorial_support::testing::{TestTopic, committed_offset, test_cluster, unique_name};
 
 #[tokio::test]
 async fn a_slow_worker_makes_the_consumer_pause_with_bounded_work_in_flight() {
@@ -25,14 +25,8 @@ async fn a_slow_worker_makes_the_consumer_pause_with_bounded_work_in_flight() {
             .await
             .unwrap();
     }
-    let consumer = Arc::new(
-        consumer(
-            cluster.bootstrap_servers(),
-            &topic.name,
-            &unique_name("ch04-flow"),
-        )
-        .unwrap(),
-    );
+    let group = unique_name("ch04-flow");
+    let consumer = Arc::new(consumer(cluster.bootstrap_servers(), &topic.name, &group).unwrap());
     let report = consume_with_bounded_work(consumer, 300, 16, Duration::from_millis(2))
         .await
         .unwrap();
@@ -45,5 +39,10 @@ async fn a_slow_worker_makes_the_consumer_pause_with_bounded_work_in_flight() {
     assert!(
         report.pauses > 0,
         "a slow worker makes the consumer pause: {report:?}"
+    );
+    assert_eq!(
+        committed_offset(cluster.bootstrap_servers(), &topic.name, &group),
+        Some(300),
+        "the next offset to read, not one past it"
     );
 }

@@ -7,7 +7,7 @@ use ch04_error_handling::{
 };
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use tutorial_support::testing::{TestTopic, test_cluster, unique_name};
+use tutorial_support::testing::{TestTopic, committed_offset, test_cluster, unique_name};
 use tutorial_support::topics::ensure_topic;
 
 #[test]
@@ -152,7 +152,7 @@ async fn poison_records_go_to_the_dead_letter_topic_and_the_rest_are_processed_o
         assert!(header(message, dlq_headers::FAILED_AT).is_some());
     }
     drop(consumer);
-    let committed = committed(bootstrap, &topic.name, &group);
+    let committed = committed_offset(bootstrap, &topic.name, &group);
     assert_eq!(
         committed,
         Some(20),
@@ -173,25 +173,4 @@ async fn consumer_records(bootstrap: &str, topic: &str) -> Vec<rdkafka::message:
         out.push(message.detach());
     }
     out
-}
-
-fn committed(bootstrap: &str, topic: &str, group: &str) -> Option<i64> {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", group)
-        .create()
-        .unwrap();
-    let mut partitions = TopicPartitionList::new();
-    partitions.add_partition(topic, 0);
-    match consumer
-        .committed_offsets(partitions, Duration::from_secs(10))
-        .unwrap()
-        .elements()[0]
-        .offset()
-    {
-        Offset::Offset(o) => Some(o),
-        _ => None,
-    }
 }
