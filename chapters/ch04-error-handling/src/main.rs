@@ -7,11 +7,17 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
+use ch04_error_handling::link::Link;
+use ch04_error_handling::retry::{self, Failure, Policy, run_with_retry_topic};
 use ch04_error_handling::{
-    Strategy, classify, consume_with_dlq, consumer, producer_config, send_to,
+    Closed, Strategy, classify, close_within, consume_with_dlq, consumer, producer_config, send_to,
+    watch_outage,
 };
 use clap::Parser;
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tutorial_support::testing::unique_name;
 use tutorial_support::topics::{delete_topic, ensure_topic};
@@ -24,8 +30,31 @@ struct Args {
     #[command(flatten)]
     brokers: BrokerArgs,
     /// Attempts per record before it goes to the dead-letter topic
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     attempts: u32,
+    /// How long a record waits in the retry topic before it is tried again (e.g. 1s, 500ms)
+    #[arg(long, default_value = "1s", value_parser = parse_delay)]
+    retry_delay: Duration,
+}
+
+fn parse_delay(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: expected e.g. 1s or 500ms"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" | "" => Ok(Duration::from_secs(n)),
+        _ => Err(format!("{text:?}: the unit must be s or ms")),
+    }
+    .and_then(|d| {
+        (d <= Duration::from_secs(60))
+            .then_some(d)
+            .ok_or_else(|| format!("{text:?}: at most 60 s (max.poll.interval.ms is 5 min)"))
+    })
 }
 
 #[tokio::main]
@@ -41,7 +70,17 @@ async fn run(args: &Args) -> Result<()> {
         .require_real("topic auto-creation behaviour and dead-letter topics need a real broker")?;
     show_strategies();
     unknown_topic(&cluster).await?;
-    dead_letters(&cluster, args.attempts).await
+    dead_letters(&cluster, args.attempts).await?;
+    delayed_retries(&cluster, args.retry_delay).await?;
+    if proxied_listener_present() {
+        consumer_outage(&cluster).await
+    } else {
+        println!(
+            "\n⑤ Not run: the outage demo cuts a relay in front of the broker's PROXIED listener \
+             ({PROXIED}), which `cargo xtask kafka up` and the docker-compose broker provide."
+        );
+        Ok(())
+    }
 }
 
 /// ① The strategy for each error this chapter discusses.
@@ -129,5 +168,155 @@ async fn dead_letters(cluster: &Cluster, attempts: u32) -> Result<()> {
     drop(consumer);
     delete_topic(cluster, &topic).await?;
     delete_topic(cluster, &dlq).await?;
+    Ok(())
+}
+
+/// ④ Failures that time may cure: park the record in `<topic>.retry`, keep
+/// going, try again when it is due; the DLQ after the last attempt.
+async fn delayed_retries(cluster: &Cluster, delay: Duration) -> Result<()> {
+    let bootstrap = cluster.bootstrap_servers();
+    let topic = unique_name("ch04-payments");
+    let (retry_topic, dlq) = (format!("{topic}.retry"), format!("{topic}.dlq"));
+    for name in [&topic, &retry_topic, &dlq] {
+        ensure_topic(cluster, name, 1, 1, &[]).await?;
+    }
+    let producer: FutureProducer = producer_config(bootstrap, 30_000).create()?;
+    let payloads = [
+        "ok-0", "flaky-1", "ok-2", "down-3", "ok-4", "poison-5", "ok-6",
+    ];
+    for payload in payloads {
+        let record = FutureRecord::<(), _>::to(&topic).payload(payload);
+        producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .map_err(|(e, _)| e)?;
+    }
+    let main = consumer(bootstrap, &topic, &unique_name("ch04-retry"))?;
+    let retries = consumer(bootstrap, &retry_topic, &unique_name("ch04-retry"))?;
+    let policy = Policy {
+        delay,
+        max_attempts: 3,
+    };
+    println!(
+        "\n④ {} records; flaky-* fails once, down-* always, poison-* can never work; retry after {delay:?}, 3 attempts:",
+        payloads.len()
+    );
+    let started = retry::now_ms();
+    let report = run_with_retry_topic(
+        &main,
+        &retries,
+        &producer,
+        &topic,
+        payloads.len(),
+        policy,
+        |payload, attempt| match std::str::from_utf8(payload).unwrap_or("").split('-').next() {
+            Some("flaky") if attempt == 1 => Err(Failure::Transient("service unavailable".into())),
+            Some("down") => Err(Failure::Transient("service unavailable".into())),
+            Some("poison") => Err(Failure::Poison("not a payment".into())),
+            _ => Ok(()),
+        },
+    )
+    .await?;
+    for record in &report.processed {
+        println!(
+            "  +{:>5} ms  processed {:<8} (attempt {})",
+            record.at_ms - started,
+            record.payload,
+            record.attempt
+        );
+    }
+    println!(
+        "  parked in {retry_topic}: {} times; dead-lettered: {:?}",
+        report.parked, report.dead_lettered
+    );
+    drop((main, retries));
+    for name in [&topic, &retry_topic, &dlq] {
+        delete_topic(cluster, name).await?;
+    }
+    Ok(())
+}
+
+/// The broker's PROXIED listener, where the relay of ⑤ forwards to.
+const PROXIED: &str = "localhost:9192";
+/// The address that listener advertises: where the relay listens.
+const RELAY: &str = "localhost:9292";
+
+fn proxied_listener_present() -> bool {
+    std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], 9192)),
+        Duration::from_secs(2),
+    )
+    .is_ok()
+}
+
+/// ⑤ A consumer loses every broker: what `recv()` says, and a shutdown
+/// that does not wait for a coordinator that is not coming back.
+async fn consumer_outage(cluster: &Cluster) -> Result<()> {
+    let topic = unique_name("ch04-outage");
+    ensure_topic(cluster, &topic, 1, 1, &[]).await?;
+    let producer: FutureProducer = producer_config(cluster.bootstrap_servers(), 30_000).create()?;
+    for i in 0..40 {
+        let payload = i.to_string();
+        let record = FutureRecord::<(), _>::to(&topic).payload(&payload);
+        producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .map_err(|(e, _)| e)?;
+    }
+    let mut link = Link::start(RELAY, PROXIED).await?;
+    let group = unique_name("ch04-outage");
+    let reader: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", RELAY)
+        .set("group.id", &group)
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("session.timeout.ms", "6000")
+        .create()?;
+    reader.subscribe(&[&topic])?;
+    for i in 0..30 {
+        let message = reader.recv().await?;
+        reader.store_offset_from_message(&message)?;
+        if i == 9 {
+            reader.commit_message(&message, CommitMode::Sync)?;
+        }
+    }
+    println!(
+        "\n⑤ Consumer: offsets 0..=29 processed, 0..=9 committed; now every broker is out of reach:"
+    );
+    link.cut();
+    let view = watch_outage(&reader, Duration::from_secs(3)).await;
+    println!(
+        "  3 s of recv(): {} already-fetched records, then errors {:?} (librdkafka keeps reconnecting)",
+        view.records, view.errors
+    );
+    let started = std::time::Instant::now();
+    let closed = close_within(reader, Duration::from_secs(2)).await;
+    let outcome = match closed {
+        Closed::Committed => "committed".to_string(),
+        Closed::CommitFailed(error) => format!("commit failed: {error}"),
+        Closed::GaveUp { .. } => "no answer: gave up, commit left running in the background".into(),
+    };
+    println!(
+        "  close_within(2 s) returned after {:.1} s: {outcome}",
+        started.elapsed().as_secs_f64()
+    );
+    // A new member, connected directly, after the old member's session
+    // expired. It only looks: no commit of its own.
+    let next: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .set("group.id", &group)
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    next.subscribe(&[&topic])?;
+    let resumes_at = tokio::time::timeout(Duration::from_secs(60), next.recv())
+        .await
+        .map_err(|_| anyhow::anyhow!("the group did not hand the partition over within 60 s"))??
+        .offset();
+    println!(
+        "  the group resumes at offset {resumes_at}: records 10..=29 are delivered again (at least once), none lost"
+    );
+    drop(next);
+    delete_topic(cluster, &topic).await?;
     Ok(())
 }
