@@ -164,7 +164,18 @@ pub async fn dead_letter(
             value: Some(&now),
         });
     let dlq = format!("{}.dlq", message.topic());
-    let mut record = FutureRecord::to(&dlq).headers(headers);
+    forward(producer, &dlq, message, headers).await
+}
+
+/// Copies `message` (key and value unchanged) to `to` with `headers`, and
+/// waits for the acknowledgement.
+pub async fn forward(
+    producer: &FutureProducer,
+    to: &str,
+    message: &impl Message,
+    headers: OwnedHeaders,
+) -> Result<()> {
+    let mut record = FutureRecord::to(to).headers(headers);
     if let Some(key) = message.key() {
         record = record.key(key);
     }
@@ -175,7 +186,7 @@ pub async fn dead_letter(
         .send(record, Duration::from_secs(10))
         .await
         .map_err(|(e, _)| e)
-        .with_context(|| format!("dead-lettering offset {offset} to {dlq}"))?;
+        .with_context(|| format!("writing offset {} to {to}", message.offset()))?;
     Ok(())
 }
 // ANCHOR_END: dead_letter

@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureProducer;
 
 use crate::{dlq_headers, header};
 
@@ -190,19 +190,7 @@ async fn forward(
             value: Some(value.as_str()),
         });
     }
-    let mut record = FutureRecord::to(to).headers(headers);
-    if let Some(key) = message.key() {
-        record = record.key(key);
-    }
-    if let Some(payload) = message.payload() {
-        record = record.payload(payload);
-    }
-    producer
-        .send(record, Duration::from_secs(10))
-        .await
-        .map_err(|(e, _)| e)
-        .with_context(|| format!("writing offset {} to {to}", message.offset()))?;
-    Ok(())
+    crate::forward(producer, to, message, headers).await
 }
 
 fn number(message: &OwnedMessage, name: &str) -> Result<u64> {
