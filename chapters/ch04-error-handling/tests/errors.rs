@@ -7,7 +7,7 @@ use ch04_error_handling::{
 };
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use tutorial_support::testing::{TestTopic, committed_offset, test_cluster, unique_name};
+use tutorial_support::testing::{TestTopic, committed_offset, read_all, test_cluster, unique_name};
 use tutorial_support::topics::ensure_topic;
 
 #[test]
@@ -89,6 +89,34 @@ async fn a_short_metadata_propagation_wait_names_the_unknown_topic() {
     );
     assert!(started.elapsed() < Duration::from_secs(8));
     assert_eq!(classify(&error), Strategy::FailFast);
+}
+
+#[tokio::test]
+async fn an_oversized_record_fails_alone_as_fail_fast_and_its_neighbours_are_stored() {
+    let cluster = test_cluster();
+    let topic = TestTopic::create(&cluster, "ch04-size", 1, 1).await;
+    let producer: FutureProducer = producer_config(cluster.bootstrap_servers(), 30_000)
+        .create()
+        .unwrap();
+    // message.max.bytes defaults to 1000000: librdkafka refuses a 2 MB
+    // value itself, before anything reaches the broker.
+    let big = vec![b'x'; 2_000_000];
+    let sizes: [&[u8]; 3] = [b"before", &big, b"after"];
+    let mut outcomes = Vec::new();
+    for payload in sizes {
+        let record = FutureRecord::<(), _>::to(&topic.name).payload(payload);
+        outcomes.push(producer.send(record, Duration::from_secs(10)).await);
+    }
+    assert!(outcomes[0].is_ok() && outcomes[2].is_ok(), "{outcomes:?}");
+    let (error, _) = outcomes[1].as_ref().expect_err("2 MB is over the limit");
+    assert_eq!(
+        error.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::MessageSizeTooLarge)
+    );
+    assert_eq!(classify(error), Strategy::FailFast);
+    let stored = read_all(&cluster, &topic.name, 2, Duration::from_secs(30)).await;
+    let payloads: Vec<&str> = stored.iter().map(|r| r.payload.as_str()).collect();
+    assert_eq!(payloads, ["before", "after"]);
 }
 
 #[tokio::test]
