@@ -270,7 +270,13 @@ pub fn ratios(report: &BenchReport) -> Vec<Ratio> {
             }
         }
     };
-    for case in &report.produce {
+    // At a fixed offered load every client reaches the same rate: those
+    // cases are about latency, not a throughput ratio.
+    for case in report
+        .produce
+        .iter()
+        .filter(|c| c.producer.as_ref().is_none_or(|p| p.rate == 0))
+    {
         add("produce", case, &OURS);
     }
     for case in &report.consume {
