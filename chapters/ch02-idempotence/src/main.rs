@@ -1,32 +1,52 @@
 //! 二.4 幂等生产者 — duplicates from retries, and how idempotence prevents them.
 //!
 //! Run: `cargo run -p ch02-idempotence` against the broker started by
-//! `cargo xtask kafka up` (its PROXIED listener on 9192 sits behind the
-//! fault-injecting proxy this program runs on 9292).
+//! `cargo xtask kafka up`: its PROXIED listener (localhost:9192) advertises
+//! localhost:9292, where this program runs a proxy that loses answers.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-use ch02_idempotence::{BROKER_PROXIED, Outcome, producer_config, trial};
+use anyhow::Result;
+use ch02_idempotence::proxy::Fate;
+use ch02_idempotence::{
+    INCOMPATIBLE, Outcome, Plan, RetriedBatch, Route, SHOWN_SETTINGS, check_proxied_listener,
+    creation_error, delete_topic, go_available, go_dir, kafka_go_trial, max_in_flight,
+    producer_config, trial,
+};
 use clap::Parser;
 use tutorial_support::testing::unique_name;
-use tutorial_support::topics::delete_topic;
-use tutorial_support::{BrokerArgs, init_tracing, print_effective};
+use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective};
 
-/// 二.4 幂等生产者: lose produce responses on purpose and count the duplicates the retries create
+/// 二.4 幂等生产者: lose produce answers on purpose and count the duplicates the retries store
 #[derive(Parser)]
 #[command(version)]
 struct Args {
     #[command(flatten)]
     brokers: BrokerArgs,
+    /// Prefix of the scratch topics (each experiment needs a fresh, empty one; they are deleted at the end)
+    #[arg(long, default_value = "ch02-idempotence")]
+    topic: String,
     /// Records per run
-    #[arg(long, default_value_t = 2000)]
-    records: usize,
-    /// Produce responses the proxy swallows per run
+    #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    records: u32,
+    /// Partitions of the scratch topic
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=64))]
+    partitions: i32,
+    /// Answers to successful writes the proxy withholds per run
     #[arg(long, default_value_t = 3)]
     faults: u32,
+    /// Where the proxy listens: the address the broker's PROXIED listener advertises
+    #[arg(long, default_value = "localhost:9292", value_name = "HOST:PORT")]
+    proxy: String,
+    /// The broker's PROXIED listener, where the proxy forwards to
+    #[arg(long, default_value = "localhost:9192", value_name = "HOST:PORT")]
+    proxied: String,
 }
+
+/// The slow-broker experiment: records, and how long each answer is held.
+const IN_FLIGHT_RECORDS: usize = 600;
+const SLOW_ANSWER: Duration = Duration::from_millis(20);
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -37,66 +57,257 @@ async fn main() -> ExitCode {
 
 async fn run(args: &Args) -> Result<()> {
     let cluster = args.brokers.connect()?;
-    cluster.require_real("duplicates from lost responses need a real broker behind the proxy")?;
-    // The PROXIED listener advertises the proxy's port, so a metadata probe
-    // through it would be answered with an address nobody listens on yet:
-    // a plain TCP connect is the right check.
-    std::net::TcpStream::connect_timeout(&"127.0.0.1:9192".parse()?, Duration::from_secs(5))
-        .with_context(|| {
-            format!(
-                "nothing listens on the PROXIED listener {BROKER_PROXIED}: start the broker with \
-             `cargo xtask kafka up` (or docker compose), which configures it"
-            )
-        })?;
+    show_settings(&cluster)?;
+    cluster.require_real(
+        "losing the answer to a write the broker has made. The proxy forwards to a real broker's \
+         PROXIED listener; the mock cluster's injected produce errors replace the write instead of \
+         following it, so on the mock a retry never finds a stored copy to duplicate",
+    )?;
+    let route = Route {
+        listen: args.proxy.clone(),
+        proxied: args.proxied.clone(),
+    };
+    check_proxied_listener(&route).await?;
+
+    let mut scratch = Vec::new();
+    let result = experiments(args, &cluster, &route, &mut scratch).await;
+    for topic in &scratch {
+        // Best effort: a failed experiment's topic is worth deleting too.
+        let _ = delete_topic(cluster.bootstrap_servers(), topic).await;
+    }
+    result
+}
+
+async fn experiments(
+    args: &Args,
+    cluster: &Cluster,
+    route: &Route,
+    scratch: &mut Vec<String>,
+) -> Result<()> {
+    show_in_flight(args, cluster, route, scratch).await?;
+    let mut outcomes = Vec::new();
+    for idempotent in [false, true] {
+        let topic = unique_name(&format!(
+            "{}-{}",
+            args.topic,
+            if idempotent { "idempotent" } else { "plain" }
+        ));
+        scratch.push(topic.clone());
+        let plan = Plan {
+            idempotent,
+            records: args.records as usize,
+            partitions: args.partitions,
+            faults: args.faults,
+        };
+        outcomes.push(trial(cluster.bootstrap_servers(), route, &topic, plan).await?);
+    }
+    show_table(args, &outcomes);
+    show_wire(&outcomes);
+    show_kafka_go(args, cluster, route, scratch).await
+}
+
+/// ① What the config says, and what librdkafka refuses.
+fn show_settings(cluster: &Cluster) -> Result<()> {
+    println!("① Producer settings, read from the configuration before a producer exists:");
     for idempotent in [false, true] {
         print_effective(
-            &format!("Producer settings (enable.idempotence={idempotent}):"),
+            &format!("  enable.idempotence={idempotent}:"),
             &producer_config(cluster.bootstrap_servers(), idempotent),
-            &[
-                "enable.idempotence",
-                "acks",
-                "max.in.flight.requests.per.connection",
-                "retries",
-            ],
+            SHOWN_SETTINGS,
         )?;
     }
     println!(
-        "\nEach run sends {} records through a proxy that lets the broker write the first {} produce\n\
-         requests but swallows their responses, so the producer retries them.",
-        args.records, args.faults
+        "  These are the values as configured. When it creates an idempotent producer, librdkafka\n  \
+         caps max.in.flight.requests.per.connection at 5 (what ② measures on the wire differs).\n  \
+         A setting that contradicts idempotence is refused instead of adjusted:"
     );
+    for (key, value) in INCOMPATIBLE {
+        let with = creation_error(true, key, value);
+        let without = creation_error(false, key, value);
+        println!(
+            "  {:<44} idempotent: {}\n  {:<44} plain:      {}",
+            format!("{key}={value}"),
+            with.as_deref()
+                .map_or("created (unexpected)".into(), |e| format!("refused: {e}")),
+            "",
+            without.map_or("created".into(), |e| format!("refused: {e}")),
+        );
+    }
+    Ok(())
+}
+
+/// ② The in-flight cap, measured on the wire.
+async fn show_in_flight(
+    args: &Args,
+    cluster: &Cluster,
+    route: &Route,
+    scratch: &mut Vec<String>,
+) -> Result<()> {
     println!(
-        "  enable.idempotence   sent   acknowledged   stored   duplicates   order kept   responses lost"
+        "\n② A slow broker: the proxy holds every produce answer for {SLOW_ANSWER:?}; {IN_FLIGHT_RECORDS} \
+         records in batches of 10.\n  Most produce requests one connection had sent without an answer yet:"
     );
     for idempotent in [false, true] {
-        let topic = unique_name("ch02-idempotence");
-        let (outcome, dropped) = trial(
+        let topic = unique_name(&format!("{}-in-flight", args.topic));
+        scratch.push(topic.clone());
+        let report = max_in_flight(
             cluster.bootstrap_servers(),
+            route,
             &topic,
             idempotent,
-            args.records,
-            args.faults,
+            IN_FLIGHT_RECORDS,
+            SLOW_ANSWER,
         )
         .await?;
-        print_row(idempotent, &outcome, dropped);
-        delete_topic(&cluster, &topic).await?;
+        println!(
+            "  enable.idempotence={idempotent:<5}  {:>3} of {} requests",
+            report.max_in_flight,
+            report.produce_requests()
+        );
     }
     println!(
-        "  Without idempotence each retry wrote the same batch again. With it, the broker recognised\n  \
-         the producer id and sequence numbers of a batch it already had and kept one copy."
+        "  Without idempotence the limit is librdkafka's default (1000000): the producer keeps sending.\n  \
+         With it the broker could take 5 (it remembers the last 5 batches per producer and partition),\n  \
+         but librdkafka 2.12 sends an idempotent producer's next request only after the previous\n  \
+         answer (confluentinc/librdkafka#4989): 1 in flight — on a slow link, that costs throughput."
     );
     Ok(())
 }
 
-fn print_row(idempotent: bool, o: &Outcome, dropped: u32) {
+/// ③ The counts.
+fn show_table(args: &Args, outcomes: &[Outcome]) {
     println!(
-        "  {:<18} {:>6} {:>14} {:>8} {:>12} {:>12} {:>16}",
-        idempotent,
-        o.sent,
-        o.acknowledged,
-        o.stored,
-        o.duplicates,
-        if o.order_kept { "yes" } else { "no" },
-        dropped
+        "\n③ {} records, record n to partition n % {}, through a proxy that lets the broker write a batch and\n  \
+         then withholds the answer and cuts the connection — for the first {} successful writes of each run:",
+        args.records, args.partitions, args.faults
     );
+    println!(
+        "  enable.idempotence   sent   acknowledged   stored   duplicates   lost   in order   answers withheld"
+    );
+    for o in outcomes {
+        println!(
+            "  {:<18} {:>6} {:>14} {:>8} {:>12} {:>6} {:>10} {:>18}",
+            o.plan.idempotent,
+            o.sent.records,
+            o.sent.acknowledged,
+            o.audit.stored,
+            o.audit.duplicates,
+            o.audit.missing,
+            if o.audit.order_kept { "yes" } else { "no" },
+            o.proxy.withheld
+        );
+    }
+    for o in outcomes {
+        if let Some(error) = &o.sent.first_error {
+            println!(
+                "  enable.idempotence={}: {} record(s) failed, first error: {error}",
+                o.plan.idempotent, o.sent.failed
+            );
+        }
+    }
+    println!(
+        "  → The producer was told \"stored\" once per record in both runs. Without idempotence each retry\n  \
+         \x20 wrote the batch again; with it, the broker recognised the retries and kept one copy.\n  \
+         \x20 (\"in order\": in each partition the first copies of the records are in send order.)"
+    );
+}
+
+/// ④ The evidence: producer id, epoch, sequence and offsets of every retry.
+fn show_wire(outcomes: &[Outcome]) {
+    println!(
+        "\n④ On the wire: each batch whose answer was withheld, and every attempt to send it:"
+    );
+    for o in outcomes {
+        println!("  enable.idempotence={}:", o.plan.idempotent);
+        for batch in &o.retried {
+            print_batch(batch);
+        }
+    }
+    println!(
+        "  → Without idempotence the batches carry no identity (producer id -1, sequence -1), so the\n  \
+         \x20 broker appends every attempt at a new offset. With it, every attempt carries the same\n  \
+         \x20 producer id, epoch and sequence, and the broker answers with the offset of the copy it has."
+    );
+}
+
+fn print_batch(batch: &RetriedBatch) {
+    let records = batch.attempts.first().map_or(0, |a| a.records);
+    println!(
+        "    partition {}, {records} records starting with #{}:",
+        batch.partition, batch.first_record
+    );
+    for (i, a) in batch.attempts.iter().enumerate() {
+        let identity = if a.producer_id < 0 {
+            format!(
+                "producer id {}, sequence {}",
+                a.producer_id, a.base_sequence
+            )
+        } else {
+            format!(
+                "producer id {}, epoch {}, sequence {}",
+                a.producer_id, a.producer_epoch, a.base_sequence
+            )
+        };
+        let outcome = match (a.fate, a.stored_at) {
+            (Fate::Withheld, Some(offset)) => {
+                format!("broker: stored at offset {offset} — answer withheld")
+            }
+            (Fate::Relayed, Some(offset)) => {
+                format!("broker: stored at offset {offset} — answered")
+            }
+            (Fate::Relayed, None) => "broker: error — answered".to_string(),
+            (Fate::Unanswered, _) | (Fate::Withheld, None) => {
+                "no answer before the connection closed".to_string()
+            }
+        };
+        println!("      attempt {}: {identity} → {outcome}", i + 1);
+    }
+}
+
+/// ⑤ kafka-go's Writer through the same proxy.
+async fn show_kafka_go(
+    args: &Args,
+    cluster: &Cluster,
+    route: &Route,
+    scratch: &mut Vec<String>,
+) -> Result<()> {
+    println!(
+        "\n⑤ kafka-go: a kafka.Writer (go/main.go) sends the same records through the same proxy:"
+    );
+    if !go_available() {
+        println!(
+            "  (not available: cannot run `go`; install Go 1.23+ to run {})",
+            go_dir().display()
+        );
+        return Ok(());
+    }
+    let topic = unique_name(&format!("{}-kafka-go", args.topic));
+    scratch.push(topic.clone());
+    let plan = Plan {
+        idempotent: false,
+        records: args.records as usize,
+        partitions: args.partitions,
+        faults: args.faults,
+    };
+    let o = kafka_go_trial(cluster.bootstrap_servers(), route, &topic, plan).await?;
+    println!(
+        "  WriteMessages: {}\n  sent {}, stored {}, duplicates {}, lost {}, answers withheld {}",
+        if o.succeeded { "no error" } else { "failed" },
+        args.records,
+        o.audit.stored,
+        o.audit.duplicates,
+        o.audit.missing,
+        o.proxy.withheld
+    );
+    for line in o.output.lines().filter(|_| !o.succeeded) {
+        println!("  go: {line}");
+    }
+    for batch in &o.retried {
+        print_batch(batch);
+    }
+    println!(
+        "  → kafka-go retries a batch whose answer it did not get, like librdkafka, but it has no\n  \
+         \x20 idempotent producer (segmentio/kafka-go#797): nothing lets the broker recognise the retry."
+    );
+    Ok(())
 }
