@@ -47,6 +47,28 @@ pub fn committed_offset(bootstrap: &str, topic: &str, group: &str) -> Option<i64
     }
 }
 
+/// Runs a chapter binary against an address where no broker listens
+/// (`KAFKA_BROKERS=localhost:1`) and checks what every chapter promises: a
+/// non-zero exit within 15 s, no panic, and an error naming the address and
+/// how to start a broker. Returns the output for further checks.
+pub fn assert_fails_fast_without_broker(mut command: Command) -> String {
+    command.env(BROKERS_ENV, "localhost:1");
+    let started = Instant::now();
+    let mut child = ChildProcess::spawn(command);
+    let status = child.wait(Duration::from_secs(15));
+    let output = child.transcript();
+    assert!(!status.success(), "must exit non-zero:\n{output}");
+    assert!(started.elapsed() < Duration::from_secs(15), "{output}");
+    for needle in ["error:", "localhost:1", "cargo xtask kafka up"] {
+        assert!(output.contains(needle), "missing {needle:?} in:\n{output}");
+    }
+    assert!(
+        !output.contains("panicked"),
+        "no panic as user interface:\n{output}"
+    );
+    output
+}
+
 /// Default bound for one step of a test that talks to the broker.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
