@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::report::{BenchReport, CaseResult};
 
@@ -22,6 +23,8 @@ pub struct Chart {
     pub y_label: String,
     pub categories: Vec<String>,
     pub series: Vec<Series>,
+    /// Curves that rise to the right leave the upper left free for the legend.
+    pub legend_left: bool,
 }
 
 const COLORS: [RGBColor; 6] = [
@@ -65,8 +68,10 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
         .margin(12)
         .x_label_area_size(44)
         .y_label_area_size(72)
-        // An integer range is inclusive as a segmented axis: 0..n-1 is n slots.
-        .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..y_max)
+        // Categories at x = 0, 1, … n-1, half a slot of margin on each side,
+        // a tick (and label) exactly at each category.
+        // (the labels are drawn below, one per category)
+        .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..y_max)
         .map_err(|e| anyhow!("{e}"))?;
     let categories = chart.categories.clone();
     context
@@ -75,21 +80,17 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
         .light_line_style(TRANSPARENT)
         .x_desc(chart.x_label.as_str())
         .y_desc(chart.y_label.as_str())
-        .x_labels(n)
-        .x_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => categories.get(*i).cloned().unwrap_or_default(),
-            _ => String::new(),
-        })
+        .x_labels(0)
         .y_label_formatter(&|v| human(*v))
         .draw()
         .map_err(|e| anyhow!("{e}"))?;
     for (index, series) in chart.series.iter().enumerate() {
         let color = color_for(&series.name, index);
-        let points: Vec<(SegmentValue<usize>, f64)> = series
+        let points: Vec<(f64, f64)> = series
             .values
             .iter()
             .enumerate()
-            .filter_map(|(i, v)| v.map(|v| (SegmentValue::CenterOf(i), v)))
+            .filter_map(|(i, v)| v.map(|v| (i as f64, v)))
             .collect();
         context
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
@@ -106,9 +107,28 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
             )
             .map_err(|e| anyhow!("{e}"))?;
     }
+    let label_style = ("sans-serif", 12)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Center, VPos::Top));
+    for (i, category) in categories.iter().enumerate() {
+        let (x, y) = context.backend_coord(&(i as f64, 0.0));
+        root.draw(&PathElement::new(vec![(x, y), (x, y + 5)], BLACK))
+            .map_err(|e| anyhow!("{e}"))?;
+        root.draw(&Text::new(
+            category.clone(),
+            (x, y + 8),
+            label_style.clone(),
+        ))
+        .map_err(|e| anyhow!("{e}"))?;
+    }
     context
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(if chart.legend_left {
+            SeriesLabelPosition::UpperLeft
+        } else {
+            SeriesLabelPosition::UpperRight
+        })
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))
         .draw()
@@ -177,6 +197,7 @@ pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {
                 y_label: "MiB/s".into(),
                 categories: by_size.iter().map(|c| c.record_size.to_string()).collect(),
                 series: series_of(&by_size, &PRODUCERS, |s| Some(s.mib_per_second)),
+                legend_left: true,
             },
         ));
         out.push((
@@ -187,6 +208,7 @@ pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {
                 y_label: "CPU seconds / 1M records".into(),
                 categories: by_size.iter().map(|c| c.record_size.to_string()).collect(),
                 series: series_of(&by_size, &PRODUCERS, |s| Some(s.cpu_seconds_per_million)),
+                legend_left: true,
             },
         ));
     }
@@ -211,6 +233,7 @@ pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {
                 y_label: "records/s".into(),
                 categories: categories.clone(),
                 series: series_of(&linger, &PEERED, |s| Some(s.records_per_second)),
+                legend_left: false,
             },
         ));
     }
@@ -230,6 +253,7 @@ pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {
                 y_label: "milliseconds (send → delivery report)".into(),
                 categories: categories.clone(),
                 series: series_of(&at_rate, &PEERED, |s| s.p50_ms),
+                legend_left: false,
             },
         ));
         out.push((
@@ -240,6 +264,7 @@ pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {
                 y_label: "milliseconds (send → delivery report)".into(),
                 categories,
                 series: series_of(&at_rate, &PEERED, |s| s.p99_ms),
+                legend_left: false,
             },
         ));
     }
@@ -257,6 +282,7 @@ pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {
                     .map(|c| c.producer.as_ref().map_or(0, |p| p.batch_size).to_string())
                     .collect(),
                 series: series_of(&batch, &["BaseProducer"], |s| Some(s.records_per_second)),
+                legend_left: false,
             },
         ));
     }
@@ -292,6 +318,7 @@ pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {
                 y_label: "records/s".into(),
                 categories: categories.clone(),
                 series: series_of(&compression, &PEERED, |s| Some(s.records_per_second)),
+                legend_left: false,
             },
         ));
         out.push((
@@ -302,6 +329,7 @@ pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {
                 y_label: "CPU seconds / 1M records".into(),
                 categories,
                 series: series_of(&compression, &PEERED, |s| Some(s.cpu_seconds_per_million)),
+                legend_left: false,
             },
         ));
     }

@@ -242,7 +242,7 @@ async fn demo(brokers: &BrokerArgs, records: u64) -> Result<()> {
     delete_topic(&cluster, &topic).await?;
     println!(
         "\nThe comparison with Kafka's Java client and kafka-go, CPU per million records and the charts: \
-         cargo xtask bench --quick (about 6 minutes) or cargo xtask bench (the full matrix)."
+         cargo xtask bench --quick (about 5 minutes) or cargo xtask bench (the full matrix, about 15 minutes)."
     );
     Ok(())
 }
