@@ -23,7 +23,7 @@ use tutorial_support::testing::unique_name;
 use tutorial_support::topics::{delete_topic, ensure_topic};
 use tutorial_support::{BrokerArgs, Cluster, init_tracing};
 
-/// 四 错误处理: which errors to retry, which to fail fast on, and a dead-letter topic for poison records
+/// 四 错误处理: which errors to retry, which to fail fast on, dead-letter and retry topics, and a consumer that loses every broker
 #[derive(Parser)]
 #[command(version)]
 struct Args {
