@@ -437,6 +437,29 @@ fn measure(mut command: Command, what: &str) -> Result<(ChildOutput, f64)> {
     Ok((output, cpu))
 }
 
+/// This binary's `produce` subcommand: one producer run in a child process.
+fn our_producer(
+    exe: &Path,
+    bootstrap: &str,
+    topic: &str,
+    records: u64,
+    settings: &ProducerSettings,
+) -> Command {
+    let mut command = Command::new(exe);
+    command
+        .arg("produce")
+        .args(["--brokers", bootstrap, "--topic", topic])
+        .args(["--records", &records.to_string()])
+        .args(settings_args(settings));
+    command
+}
+
+/// The `RESULT {json}` line our client and the Go program print; the end of
+/// the output if there is none.
+fn result_line(text: &str, label: &str) -> Result<RunResult> {
+    RunResult::from_output(text).with_context(|| format!("{label}:\n{}", tail(text, 20)))
+}
+
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
@@ -535,13 +558,9 @@ pub async fn run(cluster: &Cluster, args: &BenchArgs, plan: &Plan) -> Result<Ben
                 ensure_topic(cluster, &topic, args.partitions, 1, &[]).await?;
                 let command = match client {
                     ProducerClient::Ours(kind) => {
-                        let mut command = Command::new(&exe);
-                        command
-                            .arg("produce")
-                            .args(["--brokers", bootstrap, "--topic", &topic])
-                            .args(["--records", &case.records.to_string()])
-                            .args(["--kind", kind_arg(*kind)])
-                            .args(settings_args(&case.settings));
+                        let mut command =
+                            our_producer(&exe, bootstrap, &topic, case.records, &case.settings);
+                        command.args(["--kind", kind_arg(*kind)]);
                         command
                     }
                     ProducerClient::Java => peers::java_producer_command(
@@ -564,8 +583,7 @@ pub async fn run(cluster: &Cluster, args: &BenchArgs, plan: &Plan) -> Result<Ben
                     ProducerClient::Java => {
                         peers::parse_java_producer(&output.text, case.settings.record_size)?
                     }
-                    _ => RunResult::from_output(&output.text)
-                        .with_context(|| format!("{label}:\n{}", tail(&output.text, 20)))?,
+                    _ => result_line(&output.text, &label)?,
                 };
                 // Every record accounted for: the topic must hold exactly
                 // what the client says it delivered, and that must be all.
@@ -612,12 +630,7 @@ pub async fn run(cluster: &Cluster, args: &BenchArgs, plan: &Plan) -> Result<Ben
             record_size: case.record_size,
             ..ProducerSettings::default()
         };
-        let mut command = Command::new(&exe);
-        command
-            .arg("produce")
-            .args(["--brokers", bootstrap, "--topic", &topic])
-            .args(["--records", &case.records.to_string()])
-            .args(settings_args(&fill));
+        let command = our_producer(&exe, bootstrap, &topic, case.records, &fill);
         measure(command, "filling the consumer topic")?;
         let mut samples: Vec<(ConsumerClient, Vec<Sample>)> =
             case.clients.iter().map(|c| (*c, Vec::new())).collect();
@@ -662,8 +675,7 @@ pub async fn run(cluster: &Cluster, args: &BenchArgs, plan: &Plan) -> Result<Ben
                     ConsumerClient::Java => {
                         peers::parse_java_consumer(&output.text, case.record_size)?
                     }
-                    _ => RunResult::from_output(&output.text)
-                        .with_context(|| format!("{label}:\n{}", tail(&output.text, 20)))?,
+                    _ => result_line(&output.text, &label)?,
                 };
                 if result.records != case.records {
                     bail!(
@@ -731,7 +743,7 @@ async fn sync_trap(cluster: &Cluster, go: &PathBuf, mode: Mode) -> Result<Vec<Tr
     ] {
         let command = peers::go_sync_trap_command(go, bootstrap, &topic, records, batch_timeout);
         let (output, _) = measure(command, "kafka-go sync-trap")?;
-        let result = RunResult::from_output(&output.text)?;
+        let result = result_line(&output.text, "kafka-go sync-trap")?;
         eprintln!(
             "trap: kafka-go {setting}: {:.1} ms per WriteMessages",
             result.p50_ms.unwrap_or(0.0)

@@ -10,6 +10,22 @@ use tutorial_support::testing::{TestTopic, read_all, test_cluster, unique_name, 
 
 const LIMIT: Duration = Duration::from_secs(60);
 
+/// One run of our producer loop, bounded by `LIMIT`.
+async fn produce(
+    topic: &str,
+    records: u64,
+    settings: &ProducerSettings,
+    kind: ProducerKind,
+) -> anyhow::Result<ch04_tuning::RunResult> {
+    let cluster = test_cluster();
+    within(
+        LIMIT,
+        "the producer run",
+        run_producer(cluster.bootstrap_servers(), topic, records, settings, kind),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn every_producer_type_delivers_every_record_once() {
     let cluster = test_cluster();
@@ -23,19 +39,7 @@ async fn every_producer_type_delivers_every_record_once() {
         ProducerKind::Future,
     ] {
         let topic = TestTopic::create(&cluster, "ch04-kinds", 3, 1).await;
-        let result = within(
-            LIMIT,
-            "the producer run",
-            run_producer(
-                cluster.bootstrap_servers(),
-                &topic.name,
-                3000,
-                &settings,
-                kind,
-            ),
-        )
-        .await
-        .unwrap();
+        let result = produce(&topic.name, 3000, &settings, kind).await.unwrap();
         assert_eq!((result.records, result.errors), (3000, 0), "{kind:?}");
         assert!(
             result.p50_ms.is_some() && result.p999_ms.is_some(),
@@ -56,19 +60,9 @@ async fn every_codec_round_trips_through_the_broker() {
             compression,
             ..ProducerSettings::default()
         };
-        let result = within(
-            LIMIT,
-            "the producer run",
-            run_producer(
-                cluster.bootstrap_servers(),
-                &topic.name,
-                500,
-                &settings,
-                ProducerKind::Base,
-            ),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{compression:?}: {e:#}"));
+        let result = produce(&topic.name, 500, &settings, ProducerKind::Base)
+            .await
+            .unwrap_or_else(|e| panic!("{compression:?}: {e:#}"));
         assert_eq!(result.records, 500);
         let records = read_all(&cluster, &topic.name, 500, LIMIT).await;
         let expected = String::from_utf8(ch04_tuning::payload(1000, 0x5eed)).unwrap();
@@ -90,19 +84,9 @@ async fn acks_and_idempotence_settings_of_the_matrix_are_accepted() {
             record_size: 100,
             ..ProducerSettings::default()
         };
-        let result = within(
-            LIMIT,
-            "the producer run",
-            run_producer(
-                cluster.bootstrap_servers(),
-                &topic.name,
-                1000,
-                &settings,
-                ProducerKind::Base,
-            ),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{acks:?} idempotence={idempotence}: {e:#}"));
+        let result = produce(&topic.name, 1000, &settings, ProducerKind::Base)
+            .await
+            .unwrap_or_else(|e| panic!("{acks:?} idempotence={idempotence}: {e:#}"));
         assert_eq!(result.records, 1000);
     }
 }
@@ -115,19 +99,9 @@ async fn the_consumer_reads_every_record_with_each_fetch_setting() {
         record_size: 200,
         ..ProducerSettings::default()
     };
-    within(
-        LIMIT,
-        "filling the topic",
-        run_producer(
-            cluster.bootstrap_servers(),
-            &topic.name,
-            4000,
-            &settings,
-            ProducerKind::Base,
-        ),
-    )
-    .await
-    .unwrap();
+    produce(&topic.name, 4000, &settings, ProducerKind::Base)
+        .await
+        .unwrap();
     for settings in [
         ConsumerSettings::default(),
         ConsumerSettings {
