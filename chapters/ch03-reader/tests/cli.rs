@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use ch03_reader::produce;
 use nix::sys::signal::Signal;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use tutorial_support::testing::{ChildProcess, TestTopic, test_cluster, unique_name};
+use tutorial_support::testing::{
+    ChildProcess, TestTopic, committed_offset, test_cluster, unique_name,
+};
 
 #[test]
 fn the_chapter_runs_end_to_end_on_the_real_broker() {
@@ -59,15 +59,8 @@ async fn ctrl_c_in_follow_mode_commits_what_was_read_and_leaves() {
         "{}",
         child.transcript()
     );
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", cluster.bootstrap_servers())
-        .set("group.id", &group)
-        .create()
-        .unwrap();
-    let mut partitions = TopicPartitionList::new();
-    partitions.add_partition(&topic.name, 0);
-    let committed = consumer
-        .committed_offsets(partitions, Duration::from_secs(10))
-        .unwrap();
-    assert_eq!(committed.elements()[0].offset(), Offset::Offset(25));
+    assert_eq!(
+        committed_offset(cluster.bootstrap_servers(), &topic.name, &group),
+        Some(25)
+    );
 }

@@ -8,10 +8,9 @@ use ch04_serialization::pb::v1;
 use ch04_serialization::{avro, sample_click};
 use nix::sys::signal::Signal;
 use prost::Message;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tutorial_support::testing::{
-    ChildProcess, TestTopic, assert_fails_fast_without_broker, test_cluster, unique_name,
+    ChildProcess, TestTopic, assert_fails_fast_without_broker, committed_offset, test_cluster,
+    unique_name,
 };
 
 fn chapter() -> Command {
@@ -150,17 +149,10 @@ async fn the_consumer_commits_what_it_decoded_on_sigterm() {
         consumer.transcript()
     );
 
-    let probe: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", cluster.bootstrap_servers())
-        .set("group.id", &group)
-        .create()
-        .unwrap();
-    let mut partitions = TopicPartitionList::new();
-    partitions.add_partition(&topic.name, 0);
-    let committed = probe
-        .committed_offsets(partitions, Duration::from_secs(10))
-        .unwrap();
-    assert_eq!(committed.elements()[0].offset(), Offset::Offset(7));
+    assert_eq!(
+        committed_offset(cluster.bootstrap_servers(), &topic.name, &group),
+        Some(7)
+    );
 }
 
 #[test]
