@@ -6,7 +6,6 @@
 //! the Maven jars only if none answers, and then stops only that one.
 
 use std::process::{Command, ExitCode};
-use std::time::Duration;
 
 use anyhow::Result;
 
@@ -84,13 +83,8 @@ fn run_bench(args: &BenchArgs, brokers: &str) -> Result<ExitCode> {
 /// `KAFKA_BROKERS` if set; else a broker on localhost:9092; else one started
 /// now (and stopped afterwards). Returns the address and whether we started it.
 fn choose_brokers() -> Result<(String, bool)> {
-    if let Ok(given) = std::env::var("KAFKA_BROKERS") {
-        println!("Using KAFKA_BROKERS={given}");
-        return Ok((given, false));
-    }
-    if tutorial_support::brokers::probe("localhost:9092", Duration::from_secs(3)).is_ok() {
-        println!("Using the Kafka broker that answers on localhost:9092");
-        return Ok(("localhost:9092".into(), false));
+    if let Some(brokers) = kafka::existing_brokers()? {
+        return Ok((brokers, false));
     }
     println!("No broker answers on localhost:9092: starting one for the bench");
     kafka::up(1)?;

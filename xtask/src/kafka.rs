@@ -452,6 +452,24 @@ fn wait_until_ready(nodes: u8, children: &mut [(u8, Child)], limit: Duration) ->
 // down, status, logs
 // ---------------------------------------------------------------------------
 
+/// A broker that is already there: `KAFKA_BROKERS` if set, else the cluster
+/// `kafka up` started, else whatever answers on localhost:9092. `None` if
+/// nothing does (the caller decides whether to start one).
+pub fn existing_brokers() -> Result<Option<String>> {
+    if let Ok(given) = std::env::var("KAFKA_BROKERS") {
+        println!("Using KAFKA_BROKERS={given}");
+        return Ok(Some(given));
+    }
+    if let Some(nodes) = running_layout()? {
+        return Ok(Some(bootstrap(nodes)));
+    }
+    if tutorial_support::brokers::probe("localhost:9092", Duration::from_secs(3)).is_ok() {
+        println!("Using the Kafka broker that answers on localhost:9092");
+        return Ok(Some("localhost:9092".into()));
+    }
+    Ok(None)
+}
+
 /// The number of nodes of the cluster `up` started, if any of its processes
 /// is still alive. Stale pid files of dead processes are removed.
 pub fn running_layout() -> Result<Option<u8>> {

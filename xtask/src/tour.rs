@@ -1,7 +1,7 @@
 //! `cargo xtask tour`: the whole course, chapter by chapter, against a broker.
 
 use std::process::{Command, ExitCode};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Result, bail};
 
@@ -143,16 +143,8 @@ pub fn run(args: &TourArgs) -> Result<ExitCode> {
 /// `KAFKA_BROKERS` if set; else a broker on localhost:9092; else one started
 /// now from the Maven jars; else, without Java, the mock cluster, loudly.
 fn choose_brokers() -> Result<(String, bool)> {
-    if let Ok(given) = std::env::var("KAFKA_BROKERS") {
-        println!("Using KAFKA_BROKERS={given}");
-        return Ok((given, false));
-    }
-    if let Some(nodes) = kafka::running_layout()? {
-        return Ok((kafka::bootstrap(nodes), false));
-    }
-    if tutorial_support::brokers::probe("localhost:9092", Duration::from_secs(3)).is_ok() {
-        println!("Using the Kafka broker that answers on localhost:9092");
-        return Ok(("localhost:9092".into(), false));
+    if let Some(brokers) = kafka::existing_brokers()? {
+        return Ok((brokers, false));
     }
     match kafka::up(1) {
         Ok(_) => Ok((kafka::bootstrap(1), true)),
