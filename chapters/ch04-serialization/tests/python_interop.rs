@@ -16,6 +16,20 @@ use tokio_util::sync::CancellationToken;
 use tutorial_support::testing::{TestTopic, test_cluster, unique_name};
 
 /// What Python printed for each record, parsed.
+/// `clicks.py confluent-encode|confluent-decode` on a file of events.
+fn confluent(mode: &str, format: Format, input: &std::path::Path) -> Vec<Value> {
+    let descriptor = descriptor_file();
+    lines(&clicks_py(&[
+        mode,
+        "--format",
+        format.name(),
+        "--input",
+        &input.to_string_lossy(),
+        "--descriptor",
+        &descriptor.to_string_lossy(),
+    ]))
+}
+
 fn lines(stdout: &str) -> Vec<Value> {
     stdout
         .lines()
@@ -305,16 +319,7 @@ fn events_file(range: std::ops::Range<u64>, extra: &[String]) -> std::path::Path
 fn rust_parses_values_framed_by_confluents_serializers() {
     let input = events_file(0..4, &[]);
     for format in [Format::Avro, Format::Protobuf] {
-        let descriptor = descriptor_file();
-        let out = lines(&clicks_py(&[
-            "confluent-encode",
-            "--format",
-            format.name(),
-            "--input",
-            &input.to_string_lossy(),
-            "--descriptor",
-            &descriptor.to_string_lossy(),
-        ]));
+        let out = confluent("confluent-encode", format, &input);
         assert_eq!(out.len(), 4);
         for (i, line) in out.iter().enumerate() {
             let bytes = hex_decode(line["hex"].as_str().unwrap());
@@ -361,16 +366,7 @@ fn confluents_deserializers_read_values_framed_by_rust() {
             .collect();
         // First line: an event for Python to serialize, which registers the schema (id 1).
         let input = events_file(0..1, &framed);
-        let descriptor = descriptor_file();
-        let out = lines(&clicks_py(&[
-            "confluent-decode",
-            "--format",
-            format.name(),
-            "--input",
-            &input.to_string_lossy(),
-            "--descriptor",
-            &descriptor.to_string_lossy(),
-        ]));
+        let out = confluent("confluent-decode", format, &input);
         let _ = std::fs::remove_file(&input);
         assert_eq!(out.len(), 3);
         for (line, i) in out.iter().zip(1..) {
