@@ -518,6 +518,20 @@ pub struct Outcome {
     pub retried: Vec<RetriedBatch>,
 }
 
+/// A fresh topic whose partitions live on the broker behind the proxy, and
+/// the proxy in front of it, injecting `faults`.
+async fn topic_behind_proxy(
+    bootstrap: &str,
+    route: &Route,
+    topic: &str,
+    partitions: i32,
+    faults: Faults,
+) -> Result<FaultProxy> {
+    let broker = check_proxied_listener(route).await?;
+    create_topic(bootstrap, topic, partitions, broker).await?;
+    start_proxy(route, faults).await
+}
+
 async fn start_proxy(route: &Route, faults: Faults) -> Result<FaultProxy> {
     FaultProxy::start(&route.listen, &route.proxied, faults)
         .await
@@ -535,13 +549,11 @@ async fn start_proxy(route: &Route, faults: Faults) -> Result<FaultProxy> {
 /// `plan.faults` batches the broker writes; the records go through the
 /// proxy and are read back directly from the broker.
 pub async fn trial(bootstrap: &str, route: &Route, topic: &str, plan: Plan) -> Result<Outcome> {
-    let broker = check_proxied_listener(route).await?;
-    create_topic(bootstrap, topic, plan.partitions, broker).await?;
     let faults = Faults {
         withhold: plan.faults,
         delay: Duration::ZERO,
     };
-    let proxy = start_proxy(route, faults).await?;
+    let proxy = topic_behind_proxy(bootstrap, route, topic, plan.partitions, faults).await?;
     let config = producer_config(route.bootstrap(), plan.idempotent);
     let sent = send_numbered(&config, topic, plan.records, plan.partitions).await;
     let report = proxy.stop().await;
@@ -569,10 +581,8 @@ pub async fn max_in_flight(
     records: usize,
     delay: Duration,
 ) -> Result<ProxyReport> {
-    let broker = check_proxied_listener(route).await?;
-    create_topic(bootstrap, topic, 1, broker).await?;
     let faults = Faults { withhold: 0, delay };
-    let proxy = start_proxy(route, faults).await?;
+    let proxy = topic_behind_proxy(bootstrap, route, topic, 1, faults).await?;
     // max.in.flight.requests.per.connection stays unset: librdkafka's
     // default, or whatever idempotence makes of it.
     let mut config = producer_config(route.bootstrap(), idempotent);
@@ -628,13 +638,11 @@ pub async fn kafka_go_trial(
     topic: &str,
     plan: Plan,
 ) -> Result<GoOutcome> {
-    let broker = check_proxied_listener(route).await?;
-    create_topic(bootstrap, topic, plan.partitions, broker).await?;
     let faults = Faults {
         withhold: plan.faults,
         delay: Duration::ZERO,
     };
-    let proxy = start_proxy(route, faults).await?;
+    let proxy = topic_behind_proxy(bootstrap, route, topic, plan.partitions, faults).await?;
     let records = plan.records.to_string();
     let run = run_go(&[
         "-brokers",

@@ -136,7 +136,7 @@ fn show_settings(cluster: &Cluster) -> Result<()> {
     Ok(())
 }
 
-/// ② The in-flight cap, measured on the wire.
+/// ② Produce requests in flight, measured on the wire.
 async fn show_in_flight(
     args: &Args,
     cluster: &Cluster,
