@@ -26,6 +26,13 @@ pub const BROKERS_ENV: &str = "KAFKA_BROKERS";
 pub const DEFAULT_BROKERS: &str = "localhost:9092";
 /// The value of `KAFKA_BROKERS` that selects librdkafka's mock cluster.
 pub const MOCK: &str = "mock";
+/// The local broker's `PROXIED` listener (`cargo xtask kafka up`, docker
+/// compose): it accepts connections here but advertises
+/// [`PROXIED_ADVERTISED`], so a client that bootstraps there sends every
+/// request through whatever proxy a chapter runs on that address.
+pub const PROXIED_LISTENER: &str = "localhost:9192";
+/// Where the `PROXIED` listener says the broker is: a chapter's proxy.
+pub const PROXIED_ADVERTISED: &str = "localhost:9292";
 /// How long the reachability check waits for a metadata answer.
 pub const REACHABILITY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Brokers in the mock cluster: three, so replicated topics can be created.

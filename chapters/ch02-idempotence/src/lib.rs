@@ -26,6 +26,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, FutureProducer, FutureRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use tutorial_support::brokers::{PROXIED_ADVERTISED, PROXIED_LISTENER};
 
 use crate::proxy::{Fate, FaultProxy, Faults, ProxyReport};
 
@@ -50,8 +51,8 @@ impl Default for Route {
     /// `PROXIED` on 9192, advertising 9292.
     fn default() -> Self {
         Self {
-            listen: "localhost:9292".into(),
-            proxied: "localhost:9192".into(),
+            listen: PROXIED_ADVERTISED.into(),
+            proxied: PROXIED_LISTENER.into(),
         }
     }
 }

@@ -15,6 +15,7 @@ use ch02_idempotence::{
     producer_config, trial,
 };
 use clap::Parser;
+use tutorial_support::brokers::{PROXIED_ADVERTISED, PROXIED_LISTENER};
 use tutorial_support::testing::unique_name;
 use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective};
 
@@ -37,10 +38,10 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     faults: u32,
     /// Where the proxy listens: the address the broker's PROXIED listener advertises
-    #[arg(long, default_value = "localhost:9292", value_name = "HOST:PORT")]
+    #[arg(long, default_value = PROXIED_ADVERTISED, value_name = "HOST:PORT")]
     proxy: String,
     /// The broker's PROXIED listener, where the proxy forwards to
-    #[arg(long, default_value = "localhost:9192", value_name = "HOST:PORT")]
+    #[arg(long, default_value = PROXIED_LISTENER, value_name = "HOST:PORT")]
     proxied: String,
 }
 

@@ -19,6 +19,7 @@ use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use tutorial_support::brokers::{PROXIED_ADVERTISED, PROXIED_LISTENER};
 use tutorial_support::testing::unique_name;
 use tutorial_support::topics::{delete_topic, ensure_topic};
 use tutorial_support::{BrokerArgs, Cluster, init_tracing};
@@ -237,16 +238,19 @@ async fn delayed_retries(cluster: &Cluster, delay: Duration) -> Result<()> {
 }
 
 /// The broker's PROXIED listener, where the relay of ⑤ forwards to.
-const PROXIED: &str = "localhost:9192";
+const PROXIED: &str = PROXIED_LISTENER;
 /// The address that listener advertises: where the relay listens.
-const RELAY: &str = "localhost:9292";
+const RELAY: &str = PROXIED_ADVERTISED;
 
 fn proxied_listener_present() -> bool {
-    std::net::TcpStream::connect_timeout(
-        &std::net::SocketAddr::from(([127, 0, 0, 1], 9192)),
-        Duration::from_secs(2),
-    )
-    .is_ok()
+    use std::net::ToSocketAddrs;
+    PROXIED
+        .to_socket_addrs()
+        .into_iter()
+        .flatten()
+        .any(|address| {
+            std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok()
+        })
 }
 
 /// ⑤ A consumer loses every broker: what `recv()` says, and a shutdown

@@ -14,10 +14,11 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use tokio::sync::Mutex;
+use tutorial_support::brokers::{PROXIED_ADVERTISED, PROXIED_LISTENER};
 use tutorial_support::testing::{TestTopic, produce, test_cluster, unique_name, within};
 
-const RELAY: &str = "localhost:9292";
-const PROXIED: &str = "localhost:9192";
+const RELAY: &str = PROXIED_ADVERTISED;
+const PROXIED: &str = PROXIED_LISTENER;
 static ONE_RELAY: Mutex<()> = Mutex::const_new(());
 
 async fn relay() -> Link {
