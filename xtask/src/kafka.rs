@@ -20,8 +20,11 @@ use crate::paths;
 
 /// The pinned Kafka version. Keep in step with `xtask/kafka/pom.xml` and the
 /// image tag in `docker-compose.yml` (a unit test below checks both).
-pub use tutorial_support::kafka_tools::KAFKA_VERSION;
-use tutorial_support::kafka_tools::{TOOL_ALIASES, java_class_command, libs_dir, tool_class};
+pub use kafka_layout::KAFKA_VERSION;
+pub use kafka_layout::ports::{bootstrap, client_port};
+use kafka_layout::ports::{controller_port, proxied_port, proxy_port};
+use kafka_layout::probe;
+use kafka_layout::{TOOL_ALIASES, java_class_command, libs_dir, tool_class};
 /// Heap per broker: small, because two cores and three JVMs share this machine.
 const HEAP: &str = "512m";
 /// How long `up` waits for every broker to register.
@@ -89,37 +92,7 @@ pub fn run(command: KafkaCommand) -> Result<ExitCode> {
 // Layout: ports and directories
 // ---------------------------------------------------------------------------
 
-/// Node `n` (1-based) listens for clients on 9092 + 2(n-1) and for the
-/// controller quorum on the port after it: 9092/9093, 9094/9095, 9096/9097.
-pub fn client_port(node: u8) -> u16 {
-    9092 + 2 * (u16::from(node) - 1)
-}
-
-fn controller_port(node: u8) -> u16 {
-    client_port(node) + 1
-}
-
-/// A second client listener, `PROXIED`, on 9192 + 2(n-1). It advertises
-/// [`proxy_port`] instead of its own port, so a client that bootstraps
-/// through it sends every request via a fault-injecting proxy listening
-/// there (chapter 二's idempotence tests). Nothing listens on the proxy port
-/// unless such a test runs.
-pub fn proxied_port(node: u8) -> u16 {
-    9192 + 2 * (u16::from(node) - 1)
-}
-
-/// Where the fault-injecting proxy for node `n` listens: 9292 + 2(n-1).
-pub fn proxy_port(node: u8) -> u16 {
-    9292 + 2 * (u16::from(node) - 1)
-}
-
-/// The bootstrap list for a cluster of `nodes` nodes.
-pub fn bootstrap(nodes: u8) -> String {
-    (1..=nodes)
-        .map(|n| format!("localhost:{}", client_port(n)))
-        .collect::<Vec<_>>()
-        .join(",")
-}
+// Ports: kafka_layout::ports owns the one list of every port.
 
 /// Each layout keeps its own data, so switching between one and three nodes
 /// (as `cargo xtask test` does) never wipes the other's topics.
@@ -203,7 +176,7 @@ pub fn up(nodes: u8) -> Result<Duration> {
 }
 
 fn java() -> Result<PathBuf> {
-    Ok(tutorial_support::kafka_tools::java()?)
+    Ok(kafka_layout::java()?)
 }
 
 /// The broker and tool jars, fetched with Maven into the cache the first time.
@@ -242,7 +215,11 @@ pub fn ensure_jars() -> Result<PathBuf> {
 
 fn check_ports_free(nodes: u8) -> Result<()> {
     for node in 1..=nodes {
-        for port in [client_port(node), controller_port(node), proxied_port(node)] {
+        let ports = kafka_layout::ports::ALL
+            .iter()
+            .filter(|p| p.bound_by_broker())
+            .map(|p| p.port(node));
+        for port in ports {
             if TcpListener::bind(("127.0.0.1", port)).is_err() {
                 bail!(
                     "port {port} on localhost is already in use, so node {node} cannot start. \
@@ -333,7 +310,7 @@ fn server_properties(node: u8, nodes: u8, dir: &Path) -> String {
          process.roles=broker,controller\n\
          controller.quorum.voters={voters}\n\
          listeners=PLAINTEXT://localhost:{client},PROXIED://localhost:{proxied},CONTROLLER://localhost:{controller}\n\
-         # PROXIED advertises the port of a test proxy, not its own (see proxied_port in xtask/src/kafka.rs).\n\
+         # PROXIED advertises the port of a test proxy, not its own (see shared/layout/src/ports.rs).\n\
          advertised.listeners=PLAINTEXT://localhost:{client},PROXIED://localhost:{proxy}\n\
          controller.listener.names=CONTROLLER\n\
          inter.broker.listener.name=PLAINTEXT\n\
@@ -432,7 +409,7 @@ fn wait_until_ready(nodes: u8, children: &mut [(u8, Child)], limit: Duration) ->
                 );
             }
         }
-        if let Ok(brokers) = tutorial_support::brokers::probe(&address, Duration::from_secs(2))
+        if let Ok(brokers) = probe::brokers(&address, Duration::from_secs(2))
             && brokers.len() >= usize::from(nodes)
         {
             return Ok(());
@@ -463,7 +440,7 @@ pub fn existing_brokers() -> Result<Option<String>> {
     if let Some(nodes) = running_layout()? {
         return Ok(Some(bootstrap(nodes)));
     }
-    if tutorial_support::brokers::probe("localhost:9092", Duration::from_secs(3)).is_ok() {
+    if probe::brokers("localhost:9092", Duration::from_secs(3)).is_ok() {
         println!("Using the Kafka broker that answers on localhost:9092");
         return Ok(Some("localhost:9092".into()));
     }
@@ -587,7 +564,7 @@ fn status() -> Result<ExitCode> {
         println!(
             "No Kafka started by cargo xtask is running. Start one with `cargo xtask kafka up`."
         );
-        match tutorial_support::brokers::probe("localhost:9092", Duration::from_secs(2)) {
+        match probe::brokers("localhost:9092", Duration::from_secs(2)) {
             Ok(brokers) => println!(
                 "Note: something else answers on localhost:9092 ({} broker(s)), e.g. `docker compose`.",
                 brokers.len()
@@ -610,7 +587,7 @@ fn status() -> Result<ExitCode> {
             node_dir(node).join("data").display()
         );
     }
-    match tutorial_support::brokers::probe(&bootstrap(nodes), Duration::from_secs(5)) {
+    match probe::brokers(&bootstrap(nodes), Duration::from_secs(5)) {
         Ok(brokers) => println!(
             "  metadata: {} broker(s) registered: {}",
             brokers.len(),
@@ -701,24 +678,6 @@ pub fn tool_command(class: &str, args: &[String]) -> Result<Command> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ports_do_not_collide_between_nodes() {
-        let mut ports: Vec<u16> = (1..=3)
-            .flat_map(|n| {
-                [
-                    client_port(n),
-                    controller_port(n),
-                    proxied_port(n),
-                    proxy_port(n),
-                ]
-            })
-            .collect();
-        ports.sort_unstable();
-        ports.dedup();
-        assert_eq!(ports.len(), 12, "every port distinct: {ports:?}");
-        assert_eq!(bootstrap(3), "localhost:9092,localhost:9094,localhost:9096");
-    }
 
     #[test]
     fn kafka_version_matches_pom_and_compose() {

@@ -45,7 +45,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tutorial_support::init_tracing();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Kafka(command) => kafka::run(command),

@@ -235,7 +235,7 @@ impl BrokerLease {
             }
             None => {
                 if let Ok(brokers) =
-                    tutorial_support::brokers::probe("localhost:9092", Duration::from_secs(3))
+                    kafka_layout::probe::brokers("localhost:9092", Duration::from_secs(3))
                 {
                     if brokers.len() >= usize::from(nodes) {
                         return Ok(BrokerLease {

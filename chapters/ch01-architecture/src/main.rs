@@ -14,7 +14,7 @@ use ch01_architecture::{
     describe_partitions, member_config, produce_events, produce_keyed, producer_config, read_back,
 };
 use clap::Parser;
-use tutorial_support::testing::unique_name;
+use tutorial_support::topics::unique_name;
 use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective};
 
 /// 一、Kafka 核心架构速览: brokers, topics, partitions, offsets and consumer groups, observed on a live cluster

@@ -9,8 +9,8 @@ use ch01_architecture::{
     Group, TopicOutcome, check_order, create_topic, delete_topic, describe_partitions,
     produce_events, produce_keyed, read_back,
 };
+use tutorial_lab::testing::{crc32, test_cluster, unique_name};
 use tutorial_support::Cluster;
-use tutorial_support::testing::{crc32, test_cluster, unique_name};
 
 const KEYS: [&str; 6] = ["alice", "bob", "erin", "grace", "mallory", "sybil"];
 const SETTLE: Duration = Duration::from_secs(30);

@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use tutorial_support::testing::{
+use tutorial_lab::testing::{
     ChildProcess, assert_fails_fast_without_broker, test_cluster, unique_name,
 };
 

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use ch01_architecture::{TopicOutcome, create_topic, delete_topic, describe_partitions};
-use tutorial_support::testing::{test_cluster_with_brokers, unique_name};
+use tutorial_lab::testing::{test_cluster_with_brokers, unique_name};
 
 #[tokio::test]
 #[ignore = "needs 3 brokers: run by the three-node phase of `cargo xtask test`"]

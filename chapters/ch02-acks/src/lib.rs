@@ -370,7 +370,7 @@ pub async fn durability_trial(
     acks: &str,
     count: u32,
 ) -> Result<Trial> {
-    let nodes = tutorial_support::local_cluster::nodes()?;
+    let nodes = tutorial_lab::local_cluster::nodes()?;
     if nodes.len() < 3 {
         bail!(
             "the failure drill needs the three-node cluster (found {} node(s)): \
@@ -393,7 +393,7 @@ pub async fn durability_trial(
     // Records written while both replicas are in sync: every trial keeps them.
     let (safe, _) = produce_and_count_acks(bootstrap, topic, "all", 50).await?;
 
-    let mut faults = tutorial_support::local_cluster::Faults::new();
+    let mut faults = tutorial_lab::local_cluster::Faults::new();
     faults.pause(b)?;
     let alone = |_: i32, isr: &[i32]| isr == [a.id];
     wait_for(

@@ -1,7 +1,7 @@
 //! Single-broker facts about acks.
 
 use ch02_acks::send_and_report_offset;
-use tutorial_support::testing::{TestTopic, test_cluster};
+use tutorial_lab::testing::{TestTopic, test_cluster};
 
 #[tokio::test]
 async fn acks_0_never_learns_the_offset_while_acks_1_and_all_do() {
@@ -33,7 +33,7 @@ async fn acks_0_never_learns_the_offset_while_acks_1_and_all_do() {
 fn the_chapter_needs_three_brokers_and_says_how_to_start_them() {
     use std::process::Command;
     use std::time::Duration;
-    use tutorial_support::testing::ChildProcess;
+    use tutorial_lab::testing::ChildProcess;
     let cluster = test_cluster();
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch02-acks"));
     command

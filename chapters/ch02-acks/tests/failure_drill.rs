@@ -5,7 +5,7 @@
 //! three-node phase of `cargo xtask test` runs it.
 
 use ch02_acks::durability_trial;
-use tutorial_support::testing::{test_cluster_with_brokers, unique_name};
+use tutorial_lab::testing::{test_cluster_with_brokers, unique_name};
 
 #[tokio::test]
 #[ignore = "needs 3 brokers: run by the three-node phase of `cargo xtask test`"]

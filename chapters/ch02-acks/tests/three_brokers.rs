@@ -1,14 +1,14 @@
 //! The cost table needs three brokers. `#[ignore]`d in the single-broker
 //! phase; the three-node phase of `cargo xtask test` runs it.
 
-use tutorial_support::testing::test_cluster_with_brokers;
+use tutorial_lab::testing::test_cluster_with_brokers;
 
 #[test]
 #[ignore = "needs 3 brokers: run by the three-node phase of `cargo xtask test`"]
 fn the_chapter_measures_all_three_settings_on_three_brokers() {
     use std::process::Command;
     use std::time::Duration;
-    use tutorial_support::testing::ChildProcess;
+    use tutorial_lab::testing::ChildProcess;
     let cluster = test_cluster_with_brokers(3);
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch02-acks"));
     command

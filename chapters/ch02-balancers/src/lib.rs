@@ -565,7 +565,7 @@ pub async fn java_placements(
     keys: &[&str],
 ) -> Result<BTreeMap<String, i32>> {
     let from = end_offsets(bootstrap, topic).await?;
-    let console_producer = tutorial_support::kafka_tools::tool_command("console-producer")?;
+    let console_producer = kafka_layout::tool_command("console-producer")?;
     let mut child = tokio::process::Command::from(console_producer)
         .args(["--bootstrap-server", bootstrap, "--topic", topic])
         .args(["--reader-property", "parse.key=true"])
@@ -740,7 +740,7 @@ pub async fn kafka_go_placements(
 pub mod reference {
     /// `consistent_random`: CRC32 (the zlib one) of the key, mod the count.
     pub fn crc32_partition(key: &[u8], partitions: i32) -> i32 {
-        (tutorial_support::testing::crc32(key) % partitions as u32) as i32
+        (tutorial_lab::testing::crc32(key) % partitions as u32) as i32
     }
 
     /// Kafka's murmur2 (seed 0x9747b28c), as in the Java client's `Utils.murmur2`.

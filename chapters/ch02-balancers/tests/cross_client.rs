@@ -7,7 +7,7 @@ use ch02_balancers::{
     GoBalancer, GoHashBalancer, java_placements, kafka_go_balance, kafka_go_hash,
     kafka_go_placements, kafka_go_write, placements, reference,
 };
-use tutorial_support::testing::{TestTopic, test_cluster};
+use tutorial_lab::testing::{TestTopic, test_cluster};
 
 const KEYS: [&str; 12] = [
     "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory",

@@ -8,7 +8,7 @@ use ch02_balancers::{
     Fixed, RoundRobin, histogram, producer_config, reference, send_least_bytes, send_round_robin,
     send_through_future_producer, send_with_partitioner,
 };
-use tutorial_support::testing::{TestTopic, test_cluster};
+use tutorial_lab::testing::{TestTopic, test_cluster};
 
 const KEYS: [&str; 12] = [
     "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory",

@@ -10,8 +10,8 @@ use ch02_balancers::{
     HASHING_PARTITIONERS, histogram, placements, producer_config, reference, send_all,
 };
 use rdkafka::ClientConfig;
+use tutorial_lab::testing::{TestTopic, test_cluster};
 use tutorial_support::settings::effective;
-use tutorial_support::testing::{TestTopic, test_cluster};
 
 /// What a partitioner computes: key bytes and partition count → partition.
 type Formula = fn(&[u8], i32) -> i32;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use ch02_balancers::{histogram, producer_config, send_all, switches};
-use tutorial_support::testing::{TestTopic, test_cluster};
+use tutorial_lab::testing::{TestTopic, test_cluster};
 
 #[tokio::test]
 async fn a_burst_of_keyless_records_sticks_to_one_partition_by_default() {

@@ -16,7 +16,7 @@ use ch02_idempotence::{
 };
 use clap::Parser;
 use tutorial_support::brokers::{PROXIED_ADVERTISED, PROXIED_LISTENER};
-use tutorial_support::testing::unique_name;
+use tutorial_support::topics::unique_name;
 use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective};
 
 /// 二.4 幂等生产者: lose produce answers on purpose and count the duplicates the retries store

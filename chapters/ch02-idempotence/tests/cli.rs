@@ -7,7 +7,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use tutorial_support::testing::{ChildProcess, assert_fails_fast_without_broker, test_cluster};
+use tutorial_lab::testing::{ChildProcess, assert_fails_fast_without_broker, test_cluster};
 
 fn chapter() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch02-idempotence"));

@@ -14,7 +14,7 @@ use ch02_idempotence::{
     trial,
 };
 use tokio::sync::{Mutex, MutexGuard, OnceCell};
-use tutorial_support::testing::{test_cluster, unique_name, within};
+use tutorial_lab::testing::{test_cluster, unique_name, within};
 
 static PROXY_PORT: Mutex<()> = Mutex::const_new(());
 

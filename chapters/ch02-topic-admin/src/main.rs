@@ -12,7 +12,7 @@ use ch02_topic_admin::{
 };
 use clap::Parser;
 use rdkafka::admin::AdminOptions;
-use tutorial_support::testing::unique_name;
+use tutorial_support::topics::unique_name;
 use tutorial_support::{BrokerArgs, Cluster, init_tracing};
 
 /// 二.1 以编程方式创建 Topic: create a topic with configs, read back what the broker applied, grow it

@@ -5,7 +5,7 @@ use ch02_topic_admin::{
     key_placement, partition_count, wait_for_partition_count,
 };
 use rdkafka::admin::AdminOptions;
-use tutorial_support::testing::{crc32, test_cluster, unique_name};
+use tutorial_lab::testing::{crc32, test_cluster, unique_name};
 
 fn spec(partitions: i32, replication: i32, configs: &[(&str, &str)]) -> TopicSpec {
     TopicSpec {

@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use tutorial_support::testing::{ChildProcess, test_cluster, unique_name};
+use tutorial_lab::testing::{ChildProcess, test_cluster, unique_name};
 
 fn chapter() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch02-topic-admin"));

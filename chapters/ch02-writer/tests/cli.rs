@@ -4,7 +4,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use tutorial_support::testing::{ChildProcess, test_cluster, unique_name};
+use tutorial_lab::testing::{ChildProcess, test_cluster, unique_name};
 
 fn chapter(brokers: &str, topic: &str, records: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch02-writer"));

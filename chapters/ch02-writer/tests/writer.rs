@@ -9,8 +9,8 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::{BaseRecord, FutureProducer, Producer};
+use tutorial_lab::testing::{Record, TestTopic, read_all, test_cluster};
 use tutorial_support::Cluster;
-use tutorial_support::testing::{Record, TestTopic, read_all, test_cluster};
 
 /// Records stored in `topic`: the sum of the partitions' high watermarks.
 fn stored(cluster: &Cluster, topic: &TestTopic) -> i64 {

@@ -400,7 +400,7 @@ pub async fn crash_drill(
     crash_at: i64,
     sink: &Path,
 ) -> Result<Drill> {
-    let group = tutorial_support::testing::unique_name(&format!("ch03-{}", mode.name()));
+    let group = tutorial_support::topics::unique_name(&format!("ch03-{}", mode.name()));
     let mut child = Command::new(worker_exe)
         .args([
             "worker",

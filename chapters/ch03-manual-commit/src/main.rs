@@ -16,7 +16,7 @@ use ch03_manual_commit::{
 };
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use rdkafka::consumer::Consumer;
-use tutorial_support::testing::unique_name;
+use tutorial_support::topics::unique_name;
 use tutorial_support::topics::{delete_topic, ensure_topic};
 use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective, shutdown_token};
 

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use ch03_manual_commit::{committed_offset, produce};
 use nix::sys::signal::Signal;
-use tutorial_support::testing::{ChildProcess, TestTopic, test_cluster, unique_name};
+use tutorial_lab::testing::{ChildProcess, TestTopic, test_cluster, unique_name};
 
 #[test]
 fn the_showcase_runs_end_to_end_on_the_real_broker() {

@@ -5,8 +5,8 @@ use std::time::Duration;
 use ch03_manual_commit::{Mode, produce, subscribe};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer};
+use tutorial_lab::testing::{TestTopic, test_cluster, unique_name, within};
 use tutorial_support::settings::effective;
-use tutorial_support::testing::{TestTopic, test_cluster, unique_name, within};
 
 #[test]
 fn librdkafka_offset_defaults_named_on_this_page() {

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use ch03_manual_commit::{Drill, Mode, crash_drill, produce};
-use tutorial_support::testing::{TestTopic, test_cluster, unique_name};
+use tutorial_lab::testing::{TestTopic, test_cluster, unique_name};
 
 const RECORDS: i64 = 400;
 const CRASH_AT: i64 = 200;

@@ -12,7 +12,7 @@ use ch03_reader::{
 };
 use clap::Parser;
 use rdkafka::Message;
-use tutorial_support::testing::unique_name;
+use tutorial_support::topics::unique_name;
 use tutorial_support::topics::{delete_topic, ensure_topic};
 use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective, shutdown_token};
 

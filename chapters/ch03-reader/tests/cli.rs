@@ -5,9 +5,7 @@ use std::time::{Duration, Instant};
 
 use ch03_reader::produce;
 use nix::sys::signal::Signal;
-use tutorial_support::testing::{
-    ChildProcess, TestTopic, committed_offset, test_cluster, unique_name,
-};
+use tutorial_lab::testing::{ChildProcess, TestTopic, committed_offset, test_cluster, unique_name};
 
 #[test]
 fn the_chapter_runs_end_to_end_on_the_real_broker() {

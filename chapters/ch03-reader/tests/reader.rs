@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ch03_reader::{Members, join, produce, read_from_offset, read_from_time, read_stream};
 use rdkafka::Message;
 use tokio_util::sync::CancellationToken;
-use tutorial_support::testing::{TestTopic, test_cluster, unique_name};
+use tutorial_lab::testing::{TestTopic, test_cluster, unique_name};
 
 const SETTLE: Duration = Duration::from_secs(30);
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Result;
 use ch03_rebalance::{Group, Protocol, member_config, produce, step_report};
 use clap::Parser;
-use tutorial_support::testing::unique_name;
+use tutorial_support::topics::unique_name;
 use tutorial_support::topics::{delete_topic, ensure_topic};
 use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective};
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use ch03_rebalance::{Group, Protocol, produce};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use tutorial_support::testing::{ChildProcess, TestTopic, test_cluster, unique_name};
+use tutorial_lab::testing::{ChildProcess, TestTopic, test_cluster, unique_name};
 
 const PARTITIONS: i32 = 6;
 

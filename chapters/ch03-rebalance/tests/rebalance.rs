@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ch03_rebalance::{Group, Protocol, StepReport, produce, step_report};
-use tutorial_support::testing::{TestTopic, test_cluster, unique_name};
+use tutorial_lab::testing::{TestTopic, test_cluster, unique_name};
 
 const PARTITIONS: i32 = 6;
 const QUIET: Duration = Duration::from_secs(2);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ch04_error_handling::{consume_with_bounded_work, consumer, producer_config};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use tutorial_support::testing::{TestTopic, committed_offset, test_cluster, unique_name};
+use tutorial_lab::testing::{TestTopic, committed_offset, test_cluster, unique_name};
 
 #[tokio::test]
 async fn a_slow_worker_makes_the_consumer_pause_with_bounded_work_in_flight() {

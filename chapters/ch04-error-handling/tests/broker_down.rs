@@ -14,8 +14,8 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use tokio::sync::Mutex;
+use tutorial_lab::testing::{TestTopic, produce, test_cluster, unique_name, within};
 use tutorial_support::brokers::{PROXIED_ADVERTISED, PROXIED_LISTENER};
-use tutorial_support::testing::{TestTopic, produce, test_cluster, unique_name, within};
 
 const RELAY: &str = PROXIED_ADVERTISED;
 const PROXIED: &str = PROXIED_LISTENER;

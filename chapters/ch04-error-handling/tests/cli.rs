@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use tutorial_support::testing::{ChildProcess, test_cluster};
+use tutorial_lab::testing::{ChildProcess, test_cluster};
 
 #[test]
 fn the_chapter_runs_end_to_end_on_the_real_broker() {

@@ -7,7 +7,7 @@ use ch04_error_handling::{
 };
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use tutorial_support::testing::{TestTopic, committed_offset, read_all, test_cluster, unique_name};
+use tutorial_lab::testing::{TestTopic, committed_offset, read_all, test_cluster, unique_name};
 use tutorial_support::topics::ensure_topic;
 
 #[test]

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use ch04_error_handling::{produce_in_bursts, producer_config};
 use rdkafka::producer::FutureProducer;
-use tutorial_support::local_cluster::{Faults, nodes};
-use tutorial_support::testing::{TestTopic, read_all, test_cluster};
+use tutorial_lab::local_cluster::{Faults, nodes};
+use tutorial_lab::testing::{TestTopic, read_all, test_cluster};
 
 #[tokio::test]
 async fn an_idempotent_producer_rides_out_a_broker_restart_and_stores_each_acknowledged_record_once()

@@ -8,7 +8,7 @@ use ch04_error_handling::{consumer, dlq_headers, header, producer_config};
 use rdkafka::Message;
 use rdkafka::message::OwnedMessage;
 use rdkafka::producer::FutureProducer;
-use tutorial_support::testing::{
+use tutorial_lab::testing::{
     TestTopic, committed_offset, produce, read_all, test_cluster, unique_name, within,
 };
 use tutorial_support::topics::ensure_topic;

@@ -7,7 +7,7 @@ use prost::Message;
 use rdkafka::message::Message as _;
 use rdkafka::producer::FutureProducer;
 use tokio_util::sync::CancellationToken;
-use tutorial_support::testing::unique_name;
+use tutorial_support::topics::unique_name;
 
 use crate::avro::AvroWriter;
 use crate::decode::{ClickDecoder, Decoded, Format};

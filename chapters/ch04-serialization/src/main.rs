@@ -25,7 +25,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 use rdkafka::message::{Headers, Message};
 use rdkafka::producer::FutureProducer;
 use tokio_util::sync::CancellationToken;
-use tutorial_support::testing::unique_name;
+use tutorial_support::topics::unique_name;
 use tutorial_support::topics::{delete_topic, ensure_topic};
 use tutorial_support::{BrokerArgs, init_tracing, print_effective, shutdown_token};
 

@@ -8,7 +8,7 @@ use ch04_serialization::pb::v1;
 use ch04_serialization::{avro, sample_click};
 use nix::sys::signal::Signal;
 use prost::Message;
-use tutorial_support::testing::{
+use tutorial_lab::testing::{
     ChildProcess, TestTopic, assert_fails_fast_without_broker, committed_offset, test_cluster,
     unique_name,
 };

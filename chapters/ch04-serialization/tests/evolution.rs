@@ -6,7 +6,7 @@ use ch04_serialization::avro::{self, AvroWriter};
 use ch04_serialization::decode::{Decoded, Format};
 use ch04_serialization::evolution::{self, Cell};
 use ch04_serialization::{Click, ClickV2, protobuf, sample_click, sample_click_v2};
-use tutorial_support::testing::{TestTopic, test_cluster};
+use tutorial_lab::testing::{TestTopic, test_cluster};
 
 fn cell(cells: &[Cell], writer: u32, reader: u32) -> &Decoded {
     let cell = cells

@@ -13,7 +13,7 @@ use rdkafka::producer::FutureProducer;
 use serde_json::Value;
 use support::{clicks_py, descriptor_file};
 use tokio_util::sync::CancellationToken;
-use tutorial_support::testing::{TestTopic, test_cluster, unique_name};
+use tutorial_lab::testing::{TestTopic, test_cluster, unique_name};
 
 /// What Python printed for each record, parsed.
 /// `clicks.py confluent-encode|confluent-decode` on a file of events.

@@ -13,7 +13,7 @@ use ch04_serialization::{Click, sample_click};
 use rdkafka::message::{Headers, Message, OwnedHeaders};
 use rdkafka::producer::FutureProducer;
 use tokio_util::sync::CancellationToken;
-use tutorial_support::testing::{TestTopic, test_cluster, unique_name};
+use tutorial_lab::testing::{TestTopic, test_cluster, unique_name};
 
 /// What a test consumer saw for one record.
 #[derive(Debug)]

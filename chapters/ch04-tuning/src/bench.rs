@@ -16,7 +16,7 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde::{Deserialize, Serialize};
 use tutorial_support::Cluster;
-use tutorial_support::testing::unique_name;
+use tutorial_support::topics::unique_name;
 use tutorial_support::topics::{delete_topic, ensure_topic};
 
 use crate::report::{BenchReport, CaseResult, ClientSummary, Machine, TrapRow};

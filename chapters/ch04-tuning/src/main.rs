@@ -17,7 +17,7 @@ use ch04_tuning::{
     consumer_config, producer_config, report, run_consumer, run_producer, sync_sends,
 };
 use clap::{Parser, Subcommand};
-use tutorial_support::testing::unique_name;
+use tutorial_support::topics::unique_name;
 use tutorial_support::topics::{delete_topic, ensure_topic};
 use tutorial_support::{BrokerArgs, init_tracing, print_effective};
 

@@ -27,7 +27,7 @@ pub fn java_producer_command(
     records: u64,
     settings: &ProducerSettings,
 ) -> Result<Command> {
-    let mut command = tutorial_support::kafka_tools::tool_command("producer-perf")?;
+    let mut command = kafka_layout::tool_command("producer-perf")?;
     command
         .args(["--bootstrap-server", bootstrap, "--topic", topic])
         .args(["--num-records", &records.to_string()])
@@ -95,7 +95,7 @@ pub fn java_consumer_command(
     records: u64,
     settings: &ConsumerSettings,
 ) -> Result<Command> {
-    let mut command = tutorial_support::kafka_tools::tool_command("consumer-perf")?;
+    let mut command = kafka_layout::tool_command("consumer-perf")?;
     command
         .args(["--bootstrap-server", bootstrap, "--topic", topic])
         .args(["--group", group])
@@ -158,9 +158,7 @@ pub fn go_dir() -> PathBuf {
 /// Builds the Go program once into `target/ch04-tuning/` (so no run pays
 /// for compilation) and returns the binary.
 pub fn build_go() -> Result<PathBuf> {
-    let out_dir = tutorial_support::kafka_tools::workspace()
-        .join("target")
-        .join("ch04-tuning");
+    let out_dir = kafka_layout::workspace().join("target").join("ch04-tuning");
     std::fs::create_dir_all(&out_dir)?;
     let binary = out_dir.join("kafka-go-bench");
     let child = Command::new("go")

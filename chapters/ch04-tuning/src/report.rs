@@ -200,7 +200,7 @@ impl Machine {
             cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
             memory_gib,
             librdkafka,
-            kafka: tutorial_support::kafka_tools::KAFKA_VERSION.to_string(),
+            kafka: kafka_layout::KAFKA_VERSION.to_string(),
             java,
             go,
             kafka_go,

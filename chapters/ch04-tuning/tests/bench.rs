@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use ch04_tuning::report::{BenchReport, parse_ratio_table};
-use tutorial_support::testing::{ChildProcess, test_cluster, unique_name};
+use tutorial_lab::testing::{ChildProcess, test_cluster, unique_name};
 
 #[test]
 fn a_tiny_matrix_runs_every_client_and_writes_tables_and_charts() {

@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use tutorial_support::testing::{ChildProcess, test_cluster};
+use tutorial_lab::testing::{ChildProcess, test_cluster};
 
 fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch04-tuning"));

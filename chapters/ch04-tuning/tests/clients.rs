@@ -6,7 +6,7 @@ use std::time::Duration;
 use ch04_tuning::{
     Acks, Compression, ConsumerSettings, ProducerKind, ProducerSettings, run_consumer, run_producer,
 };
-use tutorial_support::testing::{TestTopic, read_all, test_cluster, unique_name, within};
+use tutorial_lab::testing::{TestTopic, read_all, test_cluster, unique_name, within};
 
 const LIMIT: Duration = Duration::from_secs(60);
 

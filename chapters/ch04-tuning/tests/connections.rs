@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ch04_tuning::{ProducerSettings, peers};
-use tutorial_support::testing::{TestTopic, test_cluster};
+use tutorial_lab::testing::{TestTopic, test_cluster};
 
 /// Socket inodes of established TCP connections to `port`.
 fn inodes_to(port: u16) -> HashSet<u64> {

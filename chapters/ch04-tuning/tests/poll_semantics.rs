@@ -10,7 +10,7 @@ use rdkafka::ClientConfig;
 use rdkafka::client::ClientContext;
 use rdkafka::message::DeliveryResult;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
-use tutorial_support::testing::{TestTopic, test_cluster};
+use tutorial_lab::testing::{TestTopic, test_cluster};
 
 #[derive(Default)]
 struct Count(AtomicUsize);

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use ch04_tuning::{peers, sync_sends};
-use tutorial_support::testing::{TestTopic, test_cluster};
+use tutorial_lab::testing::{TestTopic, test_cluster};
 
 const CALLS: u64 = 3;
 

@@ -26,13 +26,9 @@ pub const BROKERS_ENV: &str = "KAFKA_BROKERS";
 pub const DEFAULT_BROKERS: &str = "localhost:9092";
 /// The value of `KAFKA_BROKERS` that selects librdkafka's mock cluster.
 pub const MOCK: &str = "mock";
-/// The local broker's `PROXIED` listener (`cargo xtask kafka up`, docker
-/// compose): it accepts connections here but advertises
-/// [`PROXIED_ADVERTISED`], so a client that bootstraps there sends every
-/// request through whatever proxy a chapter runs on that address.
-pub const PROXIED_LISTENER: &str = "localhost:9192";
-/// Where the `PROXIED` listener says the broker is: a chapter's proxy.
-pub const PROXIED_ADVERTISED: &str = "localhost:9292";
+/// The local broker's `PROXIED` listener and the relay address it
+/// advertises (see `kafka_layout::ports`).
+pub use kafka_layout::ports::{PROXIED_ADVERTISED, PROXIED_LISTENER};
 /// How long the reachability check waits for a metadata answer.
 pub const REACHABILITY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Brokers in the mock cluster: three, so replicated topics can be created.
@@ -203,14 +199,29 @@ impl ProducerContext for ProbeContext {
     fn delivery(&self, _: &DeliveryResult<'_>, _: Self::DeliveryOpaque) {}
 }
 
-/// Asks `bootstrap` for cluster metadata and gives up after `timeout`.
+/// Asks `bootstrap` for cluster metadata and gives up after `timeout` —
+/// or at once when every address it resolves to refuses the connection:
+/// librdkafka knows "Connection refused" after a millisecond but would keep
+/// retrying until the deadline, and a reader should not wait 10 s for that.
 pub fn probe(bootstrap: &str, timeout: Duration) -> Result<Vec<BrokerInfo>, SupportError> {
     let started = Instant::now();
     let unreachable = |reason: String| SupportError::Unreachable {
         address: bootstrap.to_string(),
-        waited: started.elapsed().max(Duration::from_secs(1)),
+        waited: started.elapsed(),
         reason,
     };
+    // `localhost` resolves to ::1 and 127.0.0.1 and a broker may listen on
+    // one of them only, so "refused" must hold for every resolved address.
+    // An address that does not answer at all (a firewall dropping packets)
+    // is not refused: then the metadata request below is bounded by `timeout`.
+    use kafka_layout::probe::{ProbeError, refused_everywhere};
+    match refused_everywhere(bootstrap, Duration::from_secs(2)) {
+        Err(error @ ProbeError::Refused(_)) => return Err(unreachable(error.to_string())),
+        Err(error @ (ProbeError::BadAddress(_) | ProbeError::Resolve { .. })) => {
+            return Err(unreachable(error.to_string()));
+        }
+        _ => {}
+    }
     let client: BaseProducer<ProbeContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         // Fail each connection attempt quickly so the deadline below is what

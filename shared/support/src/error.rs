@@ -5,7 +5,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum SupportError {
     #[error(
-        "no Kafka broker answered at {address} within {waited:.0?} ({reason})\n\
+        "no Kafka broker answered at {address} after {waited:.1?} ({reason})\n\
          \n\
          Start a local broker and try again:\n\
          \x20   cargo xtask kafka up            # Apache Kafka from Maven Central, needs Java 17+ and Maven\n\
@@ -36,9 +36,6 @@ pub enum SupportError {
         needed: usize,
         found: usize,
     },
-
-    #[error("{0}")]
-    Java(String),
 
     #[error("could not start librdkafka's mock cluster: {0}")]
     Mock(rdkafka::error::KafkaError),

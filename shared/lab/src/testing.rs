@@ -8,11 +8,10 @@
 use std::future::Future;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use nix::sys::signal::{Signal, kill};
@@ -25,8 +24,8 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use crate::Cluster;
-use crate::brokers::{BROKERS_ENV, DEFAULT_BROKERS, MOCK};
+use tutorial_support::Cluster;
+use tutorial_support::brokers::{BROKERS_ENV, DEFAULT_BROKERS, MOCK};
 
 /// The offset `group` committed for partition 0 of `topic`, asked from
 /// outside the group (OffsetFetch); `None` if it committed nothing.
@@ -77,7 +76,7 @@ pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Panics, with instructions, if it does not answer within ~10 s or if it is
 /// the mock cluster: integration tests prove claims about Apache Kafka.
 pub fn test_cluster() -> Cluster {
-    crate::init_tracing();
+    tutorial_support::init_tracing();
     let spec = std::env::var(BROKERS_ENV).unwrap_or_else(|_| DEFAULT_BROKERS.to_string());
     assert!(
         !spec.trim().eq_ignore_ascii_case(MOCK),
@@ -101,16 +100,7 @@ pub fn test_cluster_with_brokers(needed: usize) -> Cluster {
     cluster
 }
 
-/// A name no other test run will use: `prefix-<pid>-<millis>-<n>`.
-pub fn unique_name(prefix: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default();
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{prefix}-{}-{millis}-{n}", std::process::id())
-}
+pub use tutorial_support::topics::unique_name;
 
 /// Awaits `future`, panicking with `what` if it takes longer than `limit`.
 pub async fn within<T>(limit: Duration, what: &str, future: impl Future<Output = T>) -> T {
@@ -170,30 +160,16 @@ impl TestTopic {
     }
 
     async fn wait_for_leaders(&self) {
-        let deadline = Instant::now() + STEP_TIMEOUT;
-        loop {
-            let ready = self
-                .admin
-                .inner()
-                .fetch_metadata(Some(&self.name), Duration::from_secs(5))
-                .ok()
-                .and_then(|m| {
-                    m.topics().first().map(|t| {
-                        t.error().is_none()
-                            && t.partitions().len() == self.partitions as usize
-                            && t.partitions().iter().all(|p| p.leader() >= 0)
-                    })
-                })
-                .unwrap_or(false);
-            if ready {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "topic {} has no leader for every partition after {STEP_TIMEOUT:?}",
-                self.name
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        let partitions = Some(self.partitions as usize);
+        if let Err(error) = tutorial_support::topics::wait_for_leaders(
+            self.admin.inner(),
+            &self.name,
+            partitions,
+            STEP_TIMEOUT,
+        )
+        .await
+        {
+            panic!("{error}");
         }
     }
 }

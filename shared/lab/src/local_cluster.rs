@@ -17,8 +17,6 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::kafka_tools::workspace;
-
 /// Why the local cluster could not be used or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -43,7 +41,7 @@ pub struct LocalNode {
 
 /// The nodes of the running local cluster, by id.
 pub fn nodes() -> Result<Vec<LocalNode>, ClusterError> {
-    let state = workspace().join("target").join("kafka");
+    let state = kafka_layout::kafka_state();
     let layout = fs::read_to_string(state.join("running"))
         .map_err(|_| ClusterError::NotRunning(format!("no {}", state.join("running").display())))?;
     let count: i32 = layout

@@ -1,14 +1,26 @@
 //! Topic helpers for chapters that are not about topic administration
 //! (chapter 二.1 teaches the Admin API itself).
 
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::client::{Client, ClientContext, DefaultClientContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use crate::Cluster;
+
+/// A name no other test run will use: `prefix-<pid>-<millis>-<n>`.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}-{}-{millis}-{n}", std::process::id())
+}
 
 /// Why a topic could not be prepared.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +73,7 @@ pub async fn ensure_topic(
             }
         }
     };
-    wait_for_leaders(&admin, topic, Duration::from_secs(15)).await?;
+    wait_for_leaders(admin.inner(), topic, None, Duration::from_secs(15)).await?;
     Ok(created)
 }
 
@@ -83,22 +95,24 @@ pub async fn delete_topic(cluster: &Cluster, topic: &str) -> Result<(), TopicErr
 }
 
 /// CreateTopics returns once the controller recorded the topic; brokers
-/// learn it a moment later. Wait until metadata shows a leader everywhere.
-async fn wait_for_leaders(
-    admin: &AdminClient<DefaultClientContext>,
+/// learn it a moment later. Waits until metadata shows the topic with
+/// `partitions` partitions (any number if `None`), each with a leader.
+pub async fn wait_for_leaders<C: ClientContext>(
+    client: &Client<C>,
     topic: &str,
+    partitions: Option<usize>,
     limit: Duration,
 ) -> Result<(), TopicError> {
     let deadline = Instant::now() + limit;
     loop {
-        let ready = admin
-            .inner()
+        let ready = client
             .fetch_metadata(Some(topic), Duration::from_secs(5))
             .ok()
             .and_then(|m| {
                 m.topics().first().map(|t| {
                     t.error().is_none()
                         && !t.partitions().is_empty()
+                        && partitions.is_none_or(|n| t.partitions().len() == n)
                         && t.partitions().iter().all(|p| p.leader() >= 0)
                 })
             })

@@ -1,11 +1,21 @@
-//! The Apache Kafka jars that `cargo xtask kafka up` fetches, and `java`
-//! commands built from them: the broker, and the Kafka CLI tools that tests
-//! use as a second, independent client (console producer, perf tools).
+//! The local Kafka cluster's layout, without any Kafka client library:
+//! the pinned version, where the jars, data and caches live, `java` and the
+//! Kafka CLI tools built from the same jars, **every port the project uses**
+//! ([`ports`]), and a tiny Metadata probe ([`probe`]).
+//!
+//! `cargo xtask` depends on this crate and not on rdkafka, so a fresh clone's
+//! first `cargo xtask kafka up` does not compile librdkafka.
+
+pub mod ports;
+pub mod probe;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::SupportError;
+/// Why Java or a Kafka tool cannot be used. The message says what to do.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct JavaError(pub String);
 
 /// The pinned Kafka version (broker, tools, Docker image).
 pub const KAFKA_VERSION: &str = "4.3.1";
@@ -40,10 +50,20 @@ pub const TOOL_ALIASES: &[(&str, &str)] = &[
     ("storage", "kafka.tools.StorageTool"),
 ];
 
-/// The workspace root.
+/// The workspace root (this crate lives in `shared/layout`).
 pub fn workspace() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+    manifest
+        .ancestors()
+        .nth(2)
+        .map(PathBuf::from)
+        .unwrap_or(manifest)
+}
+
+/// Broker data, logs and pid files of `cargo xtask kafka up`: under
+/// `target/`, so `cargo clean` removes them.
+pub fn kafka_state() -> PathBuf {
+    workspace().join("target").join("kafka")
 }
 
 /// Downloads and tools shared by every checkout on this machine, outside the
@@ -73,13 +93,13 @@ pub fn jars_present() -> bool {
 }
 
 /// `java` from `$JAVA_HOME` or the `PATH`, checked to be Java 17 or newer.
-pub fn java() -> Result<PathBuf, SupportError> {
+pub fn java() -> Result<PathBuf, JavaError> {
     let java = std::env::var_os("JAVA_HOME")
         .map(|home| PathBuf::from(home).join("bin").join("java"))
         .filter(|p| p.exists())
         .unwrap_or_else(|| PathBuf::from("java"));
     let output = Command::new(&java).arg("-version").output().map_err(|e| {
-        SupportError::Java(format!(
+        JavaError(format!(
             "cannot run `{}` ({e}): Kafka {KAFKA_VERSION} needs Java 17 or newer. Install a JDK \
              (e.g. `apt-get install openjdk-17-jre-headless`) or use Docker: `docker compose up -d`",
             java.display()
@@ -87,12 +107,12 @@ pub fn java() -> Result<PathBuf, SupportError> {
     })?;
     let text = String::from_utf8_lossy(&output.stderr);
     let major = java_major(&text).ok_or_else(|| {
-        SupportError::Java(format!(
+        JavaError(format!(
             "cannot read the Java version from `java -version`:\n{text}"
         ))
     })?;
     if major < 17 {
-        return Err(SupportError::Java(format!(
+        return Err(JavaError(format!(
             "Java {major} found at `{}`, but Kafka {KAFKA_VERSION} needs Java 17 or newer; \
              set JAVA_HOME to a newer JDK",
             java.display()
@@ -114,14 +134,14 @@ pub fn java_major(text: &str) -> Option<u32> {
 }
 
 /// Resolves an alias; anything containing a dot is taken as a class name.
-pub fn tool_class(name: &str) -> Result<&str, SupportError> {
+pub fn tool_class(name: &str) -> Result<&str, JavaError> {
     if let Some((_, class)) = TOOL_ALIASES.iter().find(|(alias, _)| *alias == name) {
         return Ok(class);
     }
     if name.contains('.') {
         return Ok(name);
     }
-    Err(SupportError::Java(format!(
+    Err(JavaError(format!(
         "unknown Kafka tool `{name}`: use a fully qualified class name or one of: {}",
         TOOL_ALIASES
             .iter()
@@ -133,10 +153,10 @@ pub fn tool_class(name: &str) -> Result<&str, SupportError> {
 
 /// `java -cp <jars> <class>` for a Kafka tool (alias or class), logging only
 /// warnings, to stderr. Fails clearly if the jars were never fetched.
-pub fn tool_command(name: &str) -> Result<Command, SupportError> {
+pub fn tool_command(name: &str) -> Result<Command, JavaError> {
     let class = tool_class(name)?;
     if !jars_present() {
-        return Err(SupportError::Java(format!(
+        return Err(JavaError(format!(
             "the Kafka {KAFKA_VERSION} jars are not in {} yet: run `cargo xtask kafka up` once to fetch them",
             libs_dir().display()
         )));

@@ -1,0 +1,226 @@
+//! The one TCP relay every lab builds on: the cuttable link of 四.3, the
+//! fault-injecting proxy of 二.5, and any delaying link.
+//!
+//! A [`Relay`] listens on every address its host resolves to (`localhost` is
+//! both `::1` and `127.0.0.1`, and a client may try either first), connects
+//! each accepted client to `upstream`, and hands both streams to a handler:
+//! by default a plain byte copy both ways, or a lab's own (which may parse
+//! Kafka frames, hold answers back, or close connections on purpose).
+//! [`Relay::cut`] closes every relayed connection and stops listening — to
+//! the client, all brokers are gone — and [`Relay::restore`] listens again.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// One relayed connection, handed to the handler.
+pub struct Connection {
+    /// 1, 2, … in order of arrival.
+    pub id: u32,
+    pub client: TcpStream,
+    pub server: TcpStream,
+}
+
+type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+type Handler = Arc<dyn Fn(Connection) -> BoxFuture + Send + Sync>;
+
+/// A relay from `listen` to `upstream` that can be cut and restored.
+pub struct Relay {
+    listen: String,
+    upstream: String,
+    handler: Handler,
+    connections: Arc<AtomicU32>,
+    bound: Vec<SocketAddr>,
+    up: CancellationToken,
+    accept: Vec<JoinHandle<()>>,
+}
+
+impl Relay {
+    /// A plain relay: bytes copied both ways, unchanged.
+    pub async fn start(listen: &str, upstream: &str) -> io::Result<Relay> {
+        Self::with_handler(listen, upstream, |mut c: Connection| async move {
+            let _ = tokio::io::copy_bidirectional(&mut c.client, &mut c.server).await;
+        })
+        .await
+    }
+
+    /// A relay whose connections are served by `handler`. The handler's
+    /// future is dropped (closing both streams) when the relay is cut.
+    pub async fn with_handler<F, Fut>(listen: &str, upstream: &str, handler: F) -> io::Result<Relay>
+    where
+        F: Fn(Connection) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler: Handler = Arc::new(move |c| Box::pin(handler(c)) as BoxFuture);
+        let mut relay = Relay {
+            listen: listen.to_string(),
+            upstream: upstream.to_string(),
+            handler,
+            connections: Arc::new(AtomicU32::new(0)),
+            bound: Vec::new(),
+            up: CancellationToken::new(),
+            accept: Vec::new(),
+        };
+        relay.restore().await?;
+        Ok(relay)
+    }
+
+    /// The socket addresses the relay listens on while it is up.
+    pub fn bound(&self) -> &[SocketAddr] {
+        &self.bound
+    }
+
+    /// Client connections accepted so far.
+    pub fn connections(&self) -> u32 {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    pub fn is_up(&self) -> bool {
+        !self.accept.is_empty()
+    }
+
+    /// Closes every relayed connection and stops listening: new connection
+    /// attempts are refused.
+    pub fn cut(&mut self) {
+        self.up.cancel();
+        for task in self.accept.drain(..) {
+            task.abort();
+        }
+        self.bound.clear();
+    }
+
+    /// Listens again on every address of `listen`; clients reconnect on
+    /// their own. Fails, naming the address, if none can be bound.
+    pub async fn restore(&mut self) -> io::Result<()> {
+        if self.is_up() {
+            return Ok(());
+        }
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host(&self.listen).await?.collect();
+        let mut listeners = Vec::new();
+        let mut last_error = None;
+        for addr in addrs {
+            match TcpListener::bind(addr).await {
+                Ok(listener) => listeners.push(listener),
+                // No IPv6 on this machine: the IPv4 address is enough.
+                Err(e) if e.kind() == io::ErrorKind::AddrNotAvailable => last_error = Some(e),
+                Err(e) => {
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("relay cannot listen on {addr} ({}): {e}", self.listen),
+                    ));
+                }
+            }
+        }
+        if listeners.is_empty() {
+            return Err(last_error.unwrap_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("{} resolves to nothing", self.listen),
+                )
+            }));
+        }
+        self.up = CancellationToken::new();
+        for listener in listeners {
+            self.bound.push(listener.local_addr()?);
+            let upstream = self.upstream.clone();
+            let handler = Arc::clone(&self.handler);
+            let connections = Arc::clone(&self.connections);
+            let up = self.up.clone();
+            self.accept.push(tokio::spawn(async move {
+                while let Ok((client, _)) = listener.accept().await {
+                    let _ = client.set_nodelay(true);
+                    let Ok(server) = TcpStream::connect(&upstream).await else {
+                        continue; // the client sees its connection closed
+                    };
+                    let _ = server.set_nodelay(true);
+                    let id = connections.fetch_add(1, Ordering::Relaxed) + 1;
+                    let serve = handler(Connection { id, client, server });
+                    let up = up.clone();
+                    tokio::spawn(async move {
+                        tokio::select! {
+                            () = serve => {}
+                            () = up.cancelled() => {}
+                        }
+                    });
+                }
+            }));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn echo_server() -> (String, JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let task = tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let (mut r, mut w) = socket.split();
+                    let _ = tokio::io::copy(&mut r, &mut w).await;
+                });
+            }
+        });
+        (address, task)
+    }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    #[tokio::test]
+    async fn relays_on_every_localhost_address_and_can_be_cut_and_restored() {
+        let (echo, _server) = echo_server().await;
+        let listen = format!("localhost:{}", free_port());
+        let mut relay = Relay::start(&listen, &echo).await.unwrap();
+        let resolved = tokio::net::lookup_host(&listen).await.unwrap().count();
+        assert!(!relay.bound().is_empty() && relay.bound().len() <= resolved);
+
+        let mut client = TcpStream::connect(&listen).await.unwrap();
+        client.write_all(b"ping").await.unwrap();
+        let mut answer = [0u8; 4];
+        client.read_exact(&mut answer).await.unwrap();
+        assert_eq!(&answer, b"ping");
+
+        relay.cut();
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            client.read_to_end(&mut rest),
+        )
+        .await;
+        assert!(closed.is_ok(), "cut must close relayed connections");
+        assert!(
+            TcpStream::connect(&listen).await.is_err(),
+            "cut must refuse new connections"
+        );
+
+        relay.restore().await.unwrap();
+        let mut again = TcpStream::connect(&listen).await.unwrap();
+        again.write_all(b"pong").await.unwrap();
+        again.read_exact(&mut answer).await.unwrap();
+        assert_eq!(&answer, b"pong");
+        assert_eq!(relay.connections(), 2);
+    }
+}
