@@ -1,8 +1,9 @@
 //! Chapter 二.1's claims, proven on a real Apache Kafka broker.
 
+use ch02_topic_admin::lab::{partition_count, wait_for_partition_count};
 use ch02_topic_admin::{
     Created, TopicSpec, admin_client, create_topic, describe_topic_configs, grow_partitions,
-    key_placement, partition_count, wait_for_partition_count,
+    key_placement,
 };
 use rdkafka::admin::AdminOptions;
 use tutorial_lab::testing::{crc32, test_cluster, unique_name};
@@ -159,7 +160,7 @@ async fn growing_a_topic_moves_keys_to_other_partitions() {
     let keys = ["alice", "bob", "erin", "grace", "mallory", "sybil"];
     let before = key_placement(bootstrap, &spec.name, &keys).await.unwrap();
     grow_partitions(&admin, &spec.name, 4).await.unwrap();
-    wait_for_partition_count(bootstrap, &spec.name, 4)
+    wait_for_partition_count(&admin, &spec.name, 4)
         .await
         .unwrap();
     let after = key_placement(bootstrap, &spec.name, &keys).await.unwrap();
