@@ -12,16 +12,16 @@ use crate::{kafka, paths};
 pub const CHAPTERS: &[(&str, &str)] = &[
     ("ch01-architecture", "一、Kafka 核心架构速览"),
     ("ch02-topic-admin", "二.1 创建 Topic"),
-    ("ch02-writer", "二.2-3 生产者：配置与发送"),
-    ("ch02-balancers", "二.2 分区策略"),
+    ("ch02-writer", "二.2 生产者：配置与发送"),
+    ("ch02-balancers", "二.3 分区策略"),
     ("ch02-acks", "二.4 acks 与可靠性"),
-    ("ch02-idempotence", "二.4 幂等生产者"),
-    ("ch03-reader", "三.1-2 消费者与消费者组"),
-    ("ch03-manual-commit", "三.3 位移管理"),
-    ("ch03-rebalance", "三.4 Rebalance"),
-    ("ch04-serialization", "四 消息格式"),
-    ("ch04-error-handling", "四 错误处理"),
-    ("ch04-tuning", "四 配置调优"),
+    ("ch02-idempotence", "二.5 幂等生产者"),
+    ("ch03-reader", "三.1 消费者与消费者组"),
+    ("ch03-manual-commit", "三.2 位移管理"),
+    ("ch03-rebalance", "三.3 Rebalance"),
+    ("ch04-serialization", "四.1 消息格式"),
+    ("ch04-error-handling", "四.3 错误处理"),
+    ("ch04-tuning", "四.4 配置调优"),
 ];
 
 /// Chapters that need the three-node cluster.

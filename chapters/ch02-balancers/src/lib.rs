@@ -1,4 +1,4 @@
-//! Chapter 二.2: which partition a record goes to.
+//! Chapter 二.3: which partition a record goes to.
 //!
 //! A keyed record is placed by a hash of its key; *which* hash decides
 //! whether a Rust producer agrees with a Java or a Go producer on the

@@ -1,4 +1,4 @@
-//! 二.2 分区策略：从 Balancer 到 partitioner — where each record goes.
+//! 二.3 分区策略：从 Balancer 到 partitioner — where each record goes.
 //!
 //! Run: `cargo run -p ch02-balancers` (a broker on localhost:9092:
 //! `cargo xtask kafka up`). The Java column needs Java 17+ and the Kafka
@@ -23,7 +23,7 @@ use rdkafka::ClientConfig;
 use tutorial_support::topics::ensure_topic;
 use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective};
 
-/// 二.2 分区策略: which partition each partitioner picks, keyless records, custom partitioners, and the Java / kafka-go key trap
+/// 二.3 分区策略: which partition each partitioner picks, keyless records, custom partitioners, and the Java / kafka-go key trap
 #[derive(Parser)]
 #[command(version)]
 struct Args {

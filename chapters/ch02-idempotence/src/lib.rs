@@ -1,4 +1,4 @@
-//! Chapter 二.4: the idempotent producer.
+//! Chapter 二.5: the idempotent producer.
 //!
 //! A producer that does not hear back from the broker cannot tell "my
 //! request was lost" from "the answer was lost", so it sends the batch again.

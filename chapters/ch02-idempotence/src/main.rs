@@ -1,4 +1,4 @@
-//! 二.4 幂等生产者 — duplicates from retries, and how idempotence prevents them.
+//! 二.5 幂等生产者 — duplicates from retries, and how idempotence prevents them.
 //!
 //! Run: `cargo run -p ch02-idempotence` against the broker started by
 //! `cargo xtask kafka up`: its PROXIED listener (localhost:9192) advertises
@@ -19,7 +19,7 @@ use tutorial_support::brokers::{PROXIED_ADVERTISED, PROXIED_LISTENER};
 use tutorial_support::topics::unique_name;
 use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective};
 
-/// 二.4 幂等生产者: lose produce answers on purpose and count the duplicates the retries store
+/// 二.5 幂等生产者: lose produce answers on purpose and count the duplicates the retries store
 #[derive(Parser)]
 #[command(version)]
 struct Args {

@@ -1,4 +1,4 @@
-//! Chapter 二.2-3: configuring a producer, and sending synchronously and
+//! Chapter 二.2: configuring a producer, and sending synchronously and
 //! asynchronously without losing track of a single record.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,7 +44,7 @@ pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 ///   record to an unreachable broker is reported failed only then. We choose
 ///   30 s so that failures surface while someone is still watching.
 /// - `enable.idempotence`: retries can neither duplicate nor reorder records
-///   (section 二.4 proves it); it also implies `acks=all`.
+///   (section 二.5 proves it); it also implies `acks=all`.
 pub fn producer_config(bootstrap: &str, linger_ms: u32, compression: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config

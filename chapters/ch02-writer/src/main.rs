@@ -1,4 +1,4 @@
-//! 二.2-3 配置生产者；同步与异步发送.
+//! 二.2 配置生产者；同步与异步发送.
 //!
 //! Run: `cargo run -p ch02-writer` against a broker on localhost:9092
 //! (`cargo xtask kafka up`). Ctrl-C during the asynchronous run stops
@@ -18,7 +18,7 @@ use rdkafka::producer::{BaseRecord, FutureProducer, Producer};
 use tutorial_support::topics::ensure_topic;
 use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective, shutdown_token};
 
-/// 二.2-3 配置生产者；同步与异步发送: FutureProducer (await each result) and ThreadedProducer (delivery callback)
+/// 二.2 配置生产者；同步与异步发送: FutureProducer (await each result) and ThreadedProducer (delivery callback)
 #[derive(Parser)]
 #[command(version)]
 struct Args {

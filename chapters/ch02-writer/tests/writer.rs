@@ -1,4 +1,4 @@
-//! Chapter 二.2-3's claims, proven on a real Apache Kafka broker.
+//! Chapter 二.2's claims, proven on a real Apache Kafka broker.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
