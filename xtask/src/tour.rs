@@ -188,10 +188,9 @@ fn choose_brokers() -> Result<(String, bool)> {
 mod tests {
     #[test]
     fn needs_real_broker_code_matches_the_support_crate() {
-        let support = std::fs::read_to_string(
-            crate::paths::workspace().join("shared/support/src/lib.rs"),
-        )
-        .expect("shared/support/src/lib.rs");
+        let support =
+            std::fs::read_to_string(crate::paths::workspace().join("shared/support/src/lib.rs"))
+                .expect("shared/support/src/lib.rs");
         assert!(
             support.contains(&format!(
                 "pub const EXIT_NEEDS_REAL_BROKER: u8 = {};",
