@@ -84,6 +84,10 @@ fn references(text: &str) -> Vec<(String, Option<char>)> {
         if !PARTS.contains(&chars[i]) || chars.get(i + 1) != Some(&'.') {
             continue;
         }
+        // "§二.4" is the original brief's own numbering (关于本书 maps it).
+        if i > 0 && chars[i - 1] == '§' {
+            continue;
+        }
         let digits: String = chars[i + 2..]
             .iter()
             .take_while(|c| c.is_ascii_digit())
@@ -350,7 +354,7 @@ mod tests {
     fn finds_section_numbers_and_ranges() {
         assert_eq!(section_number("二.13 x"), Some(('二', 13)));
         assert_eq!(section_number("附录 A"), None);
-        let refs = references("见二.2-3 节与三.1 节，以及 v2.3");
+        let refs = references("见二.2-3 节与三.1 节，以及 v2.3 和大纲 §三.4");
         assert_eq!(
             refs,
             vec![
