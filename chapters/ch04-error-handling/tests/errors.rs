@@ -2,9 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use ch04_error_handling::{
-    Strategy, classify, consume_with_dlq, consumer, dlq_headers, header, producer_config, send_to,
-};
+use ch04_error_handling::lesson::classify::{Strategy, classify, producer_config, send_to};
+use ch04_error_handling::lesson::dead_letter::{consume_with_dlq, consumer, dlq_headers, header};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tutorial_lab::testing::{TestTopic, committed_offset, read_all, test_cluster, unique_name};
