@@ -246,8 +246,12 @@ async fn while_the_brokers_are_unreachable_records_wait_in_the_queue_then_fail_w
         "queued: {}",
         producer.in_flight_count()
     );
-    // ...a bounded flush says so instead of hanging...
-    let flushed = producer.flush(Duration::from_millis(500));
+    // ...a bounded flush says so instead of hanging (flush blocks its
+    // thread, so it runs off the async runtime)...
+    let flushing = producer.clone();
+    let flushed = tokio::task::spawn_blocking(move || flushing.flush(Duration::from_millis(500)))
+        .await
+        .unwrap();
     assert!(
         matches!(
             flushed,
