@@ -19,7 +19,7 @@ pub const CHAPTERS: &[(&str, &str)] = &[
     ("ch03-reader", "三.1 消费者与消费者组"),
     ("ch03-manual-commit", "三.2 位移管理"),
     ("ch03-rebalance", "三.3 Rebalance"),
-    ("ch04-serialization", "四.1–四.2 消息格式"),
+    ("ch04-serialization", "四.1 与 四.2 消息格式"),
     ("ch04-error-handling", "四.3 错误处理"),
     ("ch04-tuning", "四.4 配置调优"),
 ];

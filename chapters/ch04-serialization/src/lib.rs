@@ -1,4 +1,4 @@
-//! Chapter 四.1–四.2: message formats — the same click event as Protobuf,
+//! Chapter 四.1 与 四.2: message formats — the same click event as Protobuf,
 //! Avro and JSON.
 //!
 //! Kafka stores bytes: a record's key and value are opaque to the broker.

@@ -32,7 +32,7 @@ use tutorial_support::settings::effective;
 use tutorial_support::topics::{delete_topic, ensure_topic};
 use tutorial_support::{BrokerArgs, init_tracing, print_effective, shutdown_token, summary};
 
-/// 四.1–四.2 消息格式: click events as Protobuf and Avro through Kafka, schema evolution, size and speed against JSON
+/// 四.1 与 四.2 消息格式: click events as Protobuf and Avro through Kafka, schema evolution, size and speed against JSON
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
