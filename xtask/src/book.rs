@@ -8,7 +8,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
-use crate::paths;
+use crate::{book_checks, paths};
 
 pub const MDBOOK_VERSION: &str = "0.5.4";
 
@@ -89,8 +89,14 @@ pub fn output_dir() -> PathBuf {
 
 /// Checks the sources, builds the book, checks the output. Returns a one-line summary.
 pub fn build_and_check(quiet_build: bool) -> Result<String> {
-    let sources = markdown_files(&book_dir().join("src"))?;
+    let src = book_dir().join("src");
+    let sources = markdown_files(&src)?;
     let includes = check_includes(&sources)?;
+    let sections = book_checks::numbering(&src)?;
+    let mut referring = sources.clone();
+    rust_files(&paths::workspace().join("chapters"), &mut referring)?;
+    let references = book_checks::check_cross_references(&referring, &sections)?;
+    let tests_named = book_checks::check_verification_tests(&sources, &paths::workspace())?;
     let mdbook = mdbook()?;
     let mut command = Command::new(&mdbook);
     command.arg("build").arg(book_dir());
@@ -103,8 +109,11 @@ pub fn build_and_check(quiet_build: bool) -> Result<String> {
         bail!("mdbook build failed:\n{log}");
     }
     let (pages, links) = check_output(&output_dir())?;
+    let anchors = book_checks::check_anchors(&html_files(&output_dir())?)?;
     Ok(format!(
-        "{pages} pages, {includes} includes and {links} internal links/images checked; output in {}",
+        "{pages} pages, {} numbered sections, {includes} includes, {links} internal links/images, \
+         {anchors} section anchors, {references} cross-references and {tests_named} named tests checked; output in {}",
+        sections.len(),
         output_dir().display()
     ))
 }
@@ -144,6 +153,21 @@ fn mdbook() -> Result<PathBuf> {
         bail!("installing mdbook {MDBOOK_VERSION} failed ({status})");
     }
     Ok(binary)
+}
+
+/// Rust sources under `dir` (comments there cite sections too).
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n != "target") {
+                rust_files(&path, out)?;
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    Ok(())
 }
 
 fn markdown_files(dir: &Path) -> Result<Vec<PathBuf>> {

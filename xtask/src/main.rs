@@ -9,6 +9,7 @@
 
 mod bench;
 mod book;
+mod book_checks;
 mod kafka;
 mod paths;
 mod test;

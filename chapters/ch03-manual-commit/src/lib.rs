@@ -1,4 +1,4 @@
-//! Chapter 三.3: offsets that mean "processed".
+//! Chapter 三.2: offsets that mean "processed".
 //!
 //! A consumer group remembers, per partition, the offset of the next record
 //! to read: the committed offset. Whether a crash loses records or repeats

@@ -1,4 +1,4 @@
-//! 三.3 位移管理：自动提交与手动提交 — the showcase.
+//! 三.2 位移管理：自动提交与手动提交 — the showcase.
 //!
 //! `cargo run -p ch03-manual-commit` produces 1000 records, then for each of
 //! three offset strategies starts a consumer (a child process), kills it
@@ -20,7 +20,7 @@ use tutorial_support::topics::unique_name;
 use tutorial_support::topics::{delete_topic, ensure_topic};
 use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective, shutdown_token};
 
-/// 三.3 位移管理: crash a consumer on purpose under three offset strategies and count lost and repeated records
+/// 三.2 位移管理: crash a consumer on purpose under three offset strategies and count lost and repeated records
 #[derive(Parser)]
 #[command(version)]
 struct Cli {

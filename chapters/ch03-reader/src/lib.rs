@@ -1,4 +1,4 @@
-//! Chapter 三.1-2: consumers, consumer groups and the read loop.
+//! Chapter 三.1: consumers, consumer groups and the read loop.
 //!
 //! Two ways to read: join a group and let the coordinator hand out
 //! partitions (`subscribe`), or name partitions and offsets yourself
@@ -29,7 +29,7 @@ pub fn group_config(bootstrap: &str, group: &str, reset: Option<&str>) -> Client
     config
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
-        // Store offsets only for records the loop has processed (三.3).
+        // Store offsets only for records the loop has processed (三.2).
         .set("enable.auto.offset.store", "false");
     if let Some(reset) = reset {
         config.set("auto.offset.reset", reset);

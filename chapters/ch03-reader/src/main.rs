@@ -1,4 +1,4 @@
-//! 三.1-2 消费者、消费者组与读循环.
+//! 三.1 消费者、消费者组与读循环.
 //!
 //! Run: `cargo run -p ch03-reader` against a broker on localhost:9092.
 //! `--follow` keeps reading until Ctrl-C, then commits and leaves the group.
@@ -16,7 +16,7 @@ use tutorial_support::topics::unique_name;
 use tutorial_support::topics::{delete_topic, ensure_topic};
 use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective, shutdown_token};
 
-/// 三.1-2 消费者、消费者组与读循环: subscribe vs assign, seeking, auto.offset.reset, queue vs publish-subscribe
+/// 三.1 消费者、消费者组与读循环: subscribe vs assign, seeking, auto.offset.reset, queue vs publish-subscribe
 #[derive(Parser)]
 #[command(version)]
 struct Args {

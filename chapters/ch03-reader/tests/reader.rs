@@ -1,4 +1,4 @@
-//! Chapter 三.1-2's claims, proven on a real Apache Kafka broker.
+//! Chapter 三.1's claims, proven on a real Apache Kafka broker.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

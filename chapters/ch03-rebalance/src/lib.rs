@@ -1,4 +1,4 @@
-//! Chapter 三.4: consumer groups in motion.
+//! Chapter 三.3: consumer groups in motion.
 //!
 //! Members join, leave and crash; each time the group rebalances. What a
 //! rebalance costs — which partitions stop being consumed, and for how long

@@ -1,4 +1,4 @@
-//! 三.4 消费者组与 Rebalance.
+//! 三.3 消费者组与 Rebalance.
 //!
 //! Run: `cargo run -p ch03-rebalance` against a broker on localhost:9092.
 //! For each protocol: two members share six partitions, a third joins, then
@@ -15,7 +15,7 @@ use tutorial_support::topics::unique_name;
 use tutorial_support::topics::{delete_topic, ensure_topic};
 use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective};
 
-/// 三.4 消费者组与 Rebalance: eager vs cooperative-sticky vs KIP-848, static membership
+/// 三.3 消费者组与 Rebalance: eager vs cooperative-sticky vs KIP-848, static membership
 #[derive(Parser)]
 #[command(version)]
 struct Args {

@@ -1,4 +1,4 @@
-//! Chapter 三.4's claims about protocols and membership, on a real broker.
+//! Chapter 三.3's claims about protocols and membership, on a real broker.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -1,30 +1,30 @@
-//! 四 错误处理 — classify errors, fail fast where retrying cannot help, and
+//! 四.3 错误处理 — classify errors, fail fast where retrying cannot help, and
 //! move poison records to a dead-letter topic instead of stopping.
 //!
 //! Run: `cargo run -p ch04-error-handling` against a broker on localhost:9092.
+//! After each step it prints one `summary:` line for the tests.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use ch04_error_handling::link::Link;
-use ch04_error_handling::retry::{self, Failure, Policy, run_with_retry_topic};
-use ch04_error_handling::{
-    Closed, Strategy, classify, close_within, consume_with_dlq, consumer, producer_config, send_to,
-    watch_outage,
-};
+use ch04_error_handling::lab::link;
+use ch04_error_handling::lab::outage::watch_outage;
+use ch04_error_handling::lesson::classify::{Strategy, classify, producer_config, send, send_to};
+use ch04_error_handling::lesson::dead_letter::{consume_with_dlq, consumer};
+use ch04_error_handling::lesson::retry_topic::{self, Failure, Policy, run_with_retry_topic};
+use ch04_error_handling::lesson::shutdown::{Closed, close_within};
 use clap::Parser;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use tutorial_support::brokers::{PROXIED_ADVERTISED, PROXIED_LISTENER};
-use tutorial_support::topics::unique_name;
+use tutorial_lab::unique_name;
 use tutorial_support::topics::{delete_topic, ensure_topic};
-use tutorial_support::{BrokerArgs, Cluster, init_tracing};
+use tutorial_support::{BrokerArgs, Cluster, init_tracing, summary};
 
-/// 四 错误处理: which errors to retry, which to fail fast on, dead-letter and retry topics, and a consumer that loses every broker
+/// 四.3 错误处理: which errors to retry, which to fail fast on, dead-letter and retry topics, and a consumer that loses every broker
 #[derive(Parser)]
 #[command(version)]
 struct Args {
@@ -67,19 +67,24 @@ async fn main() -> ExitCode {
 
 async fn run(args: &Args) -> Result<()> {
     let cluster = args.brokers.connect()?;
-    cluster
-        .require_real("topic auto-creation behaviour and dead-letter topics need a real broker")?;
     show_strategies();
+    // The mock cluster creates every topic a client asks about, so ② could
+    // not show a missing topic; ③ to ⑤ build on ②'s broker.
+    cluster.require_real(
+        "a topic that stays missing (step ②: the mock creates every topic asked for)",
+    )?;
     unknown_topic(&cluster).await?;
     dead_letters(&cluster, args.attempts).await?;
     delayed_retries(&cluster, args.retry_delay).await?;
-    if proxied_listener_present() {
+    if link::proxied_listener_present() {
         consumer_outage(&cluster).await
     } else {
         println!(
             "\n⑤ Not run: the outage demo cuts a relay in front of the broker's PROXIED listener \
-             ({PROXIED}), which `cargo xtask kafka up` and the docker-compose broker provide."
+             ({}), which `cargo xtask kafka up` and the docker-compose broker provide.",
+            link::PROXIED
         );
+        summary("consumer-outage", &[("run", "false".into())]);
         Ok(())
     }
 }
@@ -108,6 +113,22 @@ fn show_strategies() {
         };
         println!("  {:<28} {strategy}", format!("{code:?}"));
     }
+    let strategy = |code| format!("{:?}", classify(&KafkaError::MessageProduction(code)));
+    summary(
+        "classify",
+        &[
+            ("QueueFull", strategy(E::QueueFull)),
+            ("AllBrokersDown", strategy(E::AllBrokersDown)),
+            ("NotEnoughReplicas", strategy(E::NotEnoughReplicas)),
+            ("MessageTimedOut", strategy(E::MessageTimedOut)),
+            ("MessageSizeTooLarge", strategy(E::MessageSizeTooLarge)),
+            (
+                "UnknownTopicOrPartition",
+                strategy(E::UnknownTopicOrPartition),
+            ),
+            ("Fatal", strategy(E::Fatal)),
+        ],
+    );
 }
 
 /// ② A topic that does not exist: with the defaults, only "timed out";
@@ -115,20 +136,43 @@ fn show_strategies() {
 async fn unknown_topic(cluster: &Cluster) -> Result<()> {
     let topic = unique_name("no-such-topic");
     println!("\n② Writing to {topic} (it does not exist; auto-creation is off):");
-    for (label, propagation) in [
-        ("defaults", None),
-        ("topic.metadata.propagation.max.ms=2000", Some(2000)),
+    let mut fields = Vec::new();
+    for (key, label, propagation) in [
+        ("defaults", "defaults", None),
+        (
+            "propagation_2s",
+            "topic.metadata.propagation.max.ms=2000",
+            Some(2000),
+        ),
     ] {
         let started = std::time::Instant::now();
-        match send_to(cluster.bootstrap_servers(), &topic, 5000, propagation).await {
+        let result = send_to(cluster.bootstrap_servers(), &topic, 5000, propagation).await;
+        let seconds = started.elapsed().as_secs_f64();
+        match &result {
             Ok(()) => println!("  {label}: delivered?! (is auto.create.topics.enable on?)"),
             Err(error) => println!(
-                "  {label}: failed after {:.1} s: {error} → {:?}",
-                started.elapsed().as_secs_f64(),
-                classify(&error)
+                "  {label}: failed after {seconds:.1} s: {error} → {:?}",
+                classify(error)
             ),
         }
+        let (code, strategy) = match &result {
+            Ok(()) => ("delivered".to_string(), "-".to_string()),
+            Err(error) => (
+                error
+                    .rdkafka_error_code()
+                    .map_or_else(|| error.to_string(), |c| format!("{c:?}")),
+                format!("{:?}", classify(error)),
+            ),
+        };
+        fields.push((format!("{key}_error"), code));
+        fields.push((format!("{key}_strategy"), strategy));
+        fields.push((format!("{key}_seconds"), format!("{seconds:.1}")));
     }
+    let fields: Vec<(&str, String)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    summary("unknown-topic", &fields);
     Ok(())
 }
 
@@ -146,13 +190,11 @@ async fn dead_letters(cluster: &Cluster, attempts: u32) -> Result<()> {
         } else {
             i.to_string()
         };
-        producer
-            .send(
-                FutureRecord::<(), _>::to(&topic).payload(&payload),
-                Duration::from_secs(10),
-            )
-            .await
-            .map_err(|(e, _)| e)?;
+        send(
+            &producer,
+            FutureRecord::<(), _>::to(&topic).payload(&payload),
+        )
+        .await?;
     }
     let consumer = consumer(bootstrap, &topic, &unique_name("ch04-dlq"))?;
     let report = consume_with_dlq(&consumer, &producer, 20, attempts, |payload| {
@@ -165,6 +207,15 @@ async fn dead_letters(cluster: &Cluster, attempts: u32) -> Result<()> {
         "  processed {}; dead-lettered offsets {:?}; the group committed past all of them",
         report.processed.len(),
         report.dead_lettered
+    );
+    summary(
+        "dead-letters",
+        &[
+            ("records", "20".into()),
+            ("attempts", attempts.to_string()),
+            ("processed", report.processed.len().to_string()),
+            ("dead_lettered", offsets(&report.dead_lettered)),
+        ],
     );
     drop(consumer);
     delete_topic(cluster, &topic).await?;
@@ -186,11 +237,11 @@ async fn delayed_retries(cluster: &Cluster, delay: Duration) -> Result<()> {
         "ok-0", "flaky-1", "ok-2", "down-3", "ok-4", "poison-5", "ok-6",
     ];
     for payload in payloads {
-        let record = FutureRecord::<(), _>::to(&topic).payload(payload);
-        producer
-            .send(record, Duration::from_secs(10))
-            .await
-            .map_err(|(e, _)| e)?;
+        send(
+            &producer,
+            FutureRecord::<(), _>::to(&topic).payload(payload),
+        )
+        .await?;
     }
     let main = consumer(bootstrap, &topic, &unique_name("ch04-retry"))?;
     let retries = consumer(bootstrap, &retry_topic, &unique_name("ch04-retry"))?;
@@ -202,7 +253,7 @@ async fn delayed_retries(cluster: &Cluster, delay: Duration) -> Result<()> {
         "\n④ {} records; flaky-* fails once, down-* always, poison-* can never work; retry after {delay:?}, 3 attempts:",
         payloads.len()
     );
-    let started = retry::now_ms();
+    let started = retry_topic::now_ms();
     let report = run_with_retry_topic(
         &main,
         &retries,
@@ -230,27 +281,31 @@ async fn delayed_retries(cluster: &Cluster, delay: Duration) -> Result<()> {
         "  parked in {retry_topic}: {} times; dead-lettered: {:?}",
         report.parked, report.dead_lettered
     );
+    let first_try = |prefix: &str| {
+        report
+            .processed
+            .iter()
+            .filter(|r| r.payload.starts_with(prefix))
+            .map(|r| r.attempt.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    summary(
+        "retry-topic",
+        &[
+            ("records", payloads.len().to_string()),
+            ("processed", report.processed.len().to_string()),
+            ("ok_attempts", first_try("ok")),
+            ("flaky_attempts", first_try("flaky")),
+            ("parked", report.parked.to_string()),
+            ("dead_lettered", report.dead_lettered.join(",")),
+        ],
+    );
     drop((main, retries));
     for name in [&topic, &retry_topic, &dlq] {
         delete_topic(cluster, name).await?;
     }
     Ok(())
-}
-
-/// The broker's PROXIED listener, where the relay of ⑤ forwards to.
-const PROXIED: &str = PROXIED_LISTENER;
-/// The address that listener advertises: where the relay listens.
-const RELAY: &str = PROXIED_ADVERTISED;
-
-fn proxied_listener_present() -> bool {
-    use std::net::ToSocketAddrs;
-    PROXIED
-        .to_socket_addrs()
-        .into_iter()
-        .flatten()
-        .any(|address| {
-            std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok()
-        })
 }
 
 /// ⑤ A consumer loses every broker: what `recv()` says, and a shutdown
@@ -261,16 +316,16 @@ async fn consumer_outage(cluster: &Cluster) -> Result<()> {
     let producer: FutureProducer = producer_config(cluster.bootstrap_servers(), 30_000).create()?;
     for i in 0..40 {
         let payload = i.to_string();
-        let record = FutureRecord::<(), _>::to(&topic).payload(&payload);
-        producer
-            .send(record, Duration::from_secs(10))
-            .await
-            .map_err(|(e, _)| e)?;
+        send(
+            &producer,
+            FutureRecord::<(), _>::to(&topic).payload(&payload),
+        )
+        .await?;
     }
-    let mut link = Link::start(RELAY, PROXIED).await?;
+    let mut link = link::start().await?;
     let group = unique_name("ch04-outage");
     let reader: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", RELAY)
+        .set("bootstrap.servers", link::RELAY)
         .set("group.id", &group)
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
@@ -295,15 +350,16 @@ async fn consumer_outage(cluster: &Cluster) -> Result<()> {
     );
     let started = std::time::Instant::now();
     let closed = close_within(reader, Duration::from_secs(2)).await;
-    let outcome = match closed {
-        Closed::Committed => "committed".to_string(),
-        Closed::CommitFailed(error) => format!("commit failed: {error}"),
-        Closed::GaveUp { .. } => "no answer: gave up, commit left running in the background".into(),
+    let closed_after = started.elapsed().as_secs_f64();
+    let (outcome, closed_as) = match closed {
+        Closed::Committed => ("committed".to_string(), "Committed"),
+        Closed::CommitFailed(error) => (format!("commit failed: {error}"), "CommitFailed"),
+        Closed::GaveUp { .. } => (
+            "no answer: gave up, commit left running in the background".into(),
+            "GaveUp",
+        ),
     };
-    println!(
-        "  close_within(2 s) returned after {:.1} s: {outcome}",
-        started.elapsed().as_secs_f64()
-    );
+    println!("  close_within(2 s) returned after {closed_after:.1} s: {outcome}");
     // A new member, connected directly, after the old member's session
     // expired. It only looks: no commit of its own.
     let next: StreamConsumer = ClientConfig::new()
@@ -320,7 +376,30 @@ async fn consumer_outage(cluster: &Cluster) -> Result<()> {
     println!(
         "  the group resumes at offset {resumes_at}: records 10..=29 are delivered again (at least once), none lost"
     );
+    let errors: Vec<String> = view.errors.iter().map(|c| format!("{c:?}")).collect();
+    summary(
+        "consumer-outage",
+        &[
+            ("run", "true".into()),
+            ("processed", "30".into()),
+            ("committed_through", "9".into()),
+            ("fetched_after_cut", view.records.to_string()),
+            ("errors", errors.join(",")),
+            ("closed", closed_as.into()),
+            ("closed_after_s", format!("{closed_after:.1}")),
+            ("resumes_at", resumes_at.to_string()),
+        ],
+    );
     drop(next);
     delete_topic(cluster, &topic).await?;
     Ok(())
+}
+
+/// `[3, 10, 17]` as `3,10,17`.
+fn offsets(offsets: &[i64]) -> String {
+    offsets
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ch04_error_handling::{consume_with_bounded_work, consumer, producer_config};
+use ch04_error_handling::lab::backpressure::consume_with_bounded_work;
+use ch04_error_handling::lesson::classify::producer_config;
+use ch04_error_handling::lesson::dead_letter::consumer;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tutorial_lab::testing::{TestTopic, committed_offset, test_cluster, unique_name};
 

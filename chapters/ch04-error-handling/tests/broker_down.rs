@@ -6,23 +6,23 @@
 
 use std::time::{Duration, Instant};
 
-use ch04_error_handling::link::Link;
-use ch04_error_handling::{Closed, Strategy, classify, close_within, watch_outage};
+use ch04_error_handling::lab::link::{self, PROXIED, RELAY};
+use ch04_error_handling::lab::outage::watch_outage;
+use ch04_error_handling::lesson::classify::{Strategy, classify};
+use ch04_error_handling::lesson::shutdown::{Closed, close_within};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use tokio::sync::Mutex;
+use tutorial_lab::relay::Relay;
 use tutorial_lab::testing::{TestTopic, produce, test_cluster, unique_name, within};
-use tutorial_support::brokers::{PROXIED_ADVERTISED, PROXIED_LISTENER};
 
-const RELAY: &str = PROXIED_ADVERTISED;
-const PROXIED: &str = PROXIED_LISTENER;
 static ONE_RELAY: Mutex<()> = Mutex::const_new(());
 
-async fn relay() -> Link {
-    Link::start(RELAY, PROXIED).await.unwrap_or_else(|e| {
+async fn relay() -> Relay {
+    link::start().await.unwrap_or_else(|e| {
         panic!(
             "cannot relay {RELAY} → {PROXIED} ({e}); start the broker with `cargo xtask kafka up`"
         )
@@ -246,8 +246,12 @@ async fn while_the_brokers_are_unreachable_records_wait_in_the_queue_then_fail_w
         "queued: {}",
         producer.in_flight_count()
     );
-    // ...a bounded flush says so instead of hanging...
-    let flushed = producer.flush(Duration::from_millis(500));
+    // ...a bounded flush says so instead of hanging (flush blocks its
+    // thread, so it runs off the async runtime)...
+    let flushing = producer.clone();
+    let flushed = tokio::task::spawn_blocking(move || flushing.flush(Duration::from_millis(500)))
+        .await
+        .unwrap();
     assert!(
         matches!(
             flushed,

@@ -2,9 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use ch04_error_handling::{
-    Strategy, classify, consume_with_dlq, consumer, dlq_headers, header, producer_config, send_to,
+use ch04_error_handling::lesson::classify::{
+    Strategy, classify, enqueue, producer_config, send_to,
 };
+use ch04_error_handling::lesson::dead_letter::{consume_with_dlq, consumer, dlq_headers, header};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tutorial_lab::testing::{TestTopic, committed_offset, read_all, test_cluster, unique_name};
@@ -201,4 +202,79 @@ async fn consumer_records(bootstrap: &str, topic: &str) -> Vec<rdkafka::message:
         out.push(message.detach());
     }
     out
+}
+
+/// `enqueue` waits out a full local queue — the record goes in once the
+/// broker's acknowledgements make room — and every record is stored.
+#[tokio::test]
+async fn a_full_queue_is_waited_out_and_every_record_is_stored() {
+    let cluster = test_cluster();
+    let topic = TestTopic::create(&cluster, "ch04-queue", 1, 1).await;
+    let mut config = producer_config(cluster.bootstrap_servers(), 30_000);
+    // Room for one record: every next record meets QueueFull until the
+    // previous one was acknowledged.
+    config.set("queue.buffering.max.messages", "1");
+    let producer: FutureProducer = config.create().unwrap();
+    let payloads: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+    let mut deliveries = Vec::new();
+    for payload in &payloads {
+        let record = FutureRecord::<(), _>::to(&topic.name).payload(payload);
+        deliveries.push(
+            enqueue(&producer, record, Duration::from_secs(10))
+                .await
+                .expect("QueueFull is waited out"),
+        );
+    }
+    for delivery in deliveries {
+        delivery.await.unwrap().map_err(|(e, _)| e).unwrap();
+    }
+    let stored = read_all(&cluster, &topic.name, 20, Duration::from_secs(30)).await;
+    let stored: Vec<&str> = stored.iter().map(|r| r.payload.as_str()).collect();
+    assert_eq!(stored, payloads, "all 20, in order");
+}
+
+/// Without a broker the queue never drains: `enqueue` gives up after the
+/// wait it was given and returns QueueFull (BackOff). An error waiting
+/// cannot fix — an oversized record — comes back at once, not after the wait.
+#[tokio::test]
+async fn enqueue_waits_only_on_queue_full_and_only_as_long_as_it_was_told() {
+    let mut config = producer_config("localhost:1", 30_000);
+    config.set("queue.buffering.max.messages", "1");
+    let producer: FutureProducer = config.create().unwrap();
+    let first = FutureRecord::<(), _>::to("nowhere").payload("first");
+    let _queued = enqueue(&producer, first, Duration::ZERO)
+        .await
+        .expect("the first record fits");
+
+    let wait = Duration::from_millis(500);
+    let started = Instant::now();
+    let second = FutureRecord::<(), _>::to("nowhere").payload("second");
+    let error = enqueue(&producer, second, wait)
+        .await
+        .map(|_| ())
+        .expect_err("the queue stays full");
+    assert_eq!(
+        error.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::QueueFull)
+    );
+    assert_eq!(classify(&error), Strategy::BackOff);
+    assert!(started.elapsed() >= wait, "waited {:?}", started.elapsed());
+
+    let big = vec![b'x'; 2_000_000];
+    let started = Instant::now();
+    let oversized = FutureRecord::<(), _>::to("nowhere").payload(&big);
+    let error = enqueue(&producer, oversized, Duration::from_secs(30))
+        .await
+        .map(|_| ())
+        .expect_err("2 MB is over message.max.bytes");
+    assert_eq!(
+        error.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::MessageSizeTooLarge)
+    );
+    assert_eq!(classify(&error), Strategy::FailFast);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "returned at once, not after the 30 s wait: {:?}",
+        started.elapsed()
+    );
 }

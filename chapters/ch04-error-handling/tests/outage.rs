@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use ch04_error_handling::{produce_in_bursts, producer_config};
+use ch04_error_handling::lab::outage::produce_in_bursts;
+use ch04_error_handling::lesson::classify::producer_config;
 use rdkafka::producer::FutureProducer;
 use tutorial_lab::local_cluster::{Faults, nodes};
 use tutorial_lab::testing::{TestTopic, read_all, test_cluster};
@@ -30,16 +31,23 @@ async fn an_idempotent_producer_rides_out_a_broker_restart_and_stores_each_ackno
     faults.kill(&leader).unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
     faults.restart(leader.id).unwrap();
-    let acknowledged = tokio::time::timeout(Duration::from_secs(90), sending)
+    let report = tokio::time::timeout(Duration::from_secs(90), sending)
         .await
         .expect("the producer finished within 90 s")
         .unwrap()
         .unwrap();
     drop(faults);
+    let acknowledged = &report.acknowledged;
 
     println!(
-        "acknowledged {} of 3000 across the restart",
-        acknowledged.len()
+        "acknowledged {} of 3000 across the restart; not stored: {:?}",
+        acknowledged.len(),
+        report.failed
+    );
+    assert_eq!(
+        acknowledged.len() + report.failed.len(),
+        3000,
+        "every record is accounted for: acknowledged or failed with its error"
     );
     assert!(!acknowledged.is_empty());
     // Wait for the restarted broker, then read everything back.
@@ -61,7 +69,7 @@ async fn an_idempotent_producer_rides_out_a_broker_restart_and_stores_each_ackno
     for record in &stored {
         *copies.entry(record.payload.parse().unwrap()).or_default() += 1;
     }
-    for seq in &acknowledged {
+    for seq in acknowledged {
         assert_eq!(
             copies.get(seq),
             Some(&1),

@@ -3,8 +3,11 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ch04_error_handling::retry::{Failure, Policy, now_ms, retry_headers, run_with_retry_topic};
-use ch04_error_handling::{consumer, dlq_headers, header, producer_config};
+use ch04_error_handling::lesson::classify::producer_config;
+use ch04_error_handling::lesson::dead_letter::{consumer, dlq_headers, header};
+use ch04_error_handling::lesson::retry_topic::{
+    Failure, Policy, now_ms, retry_headers, run_with_retry_topic,
+};
 use rdkafka::Message;
 use rdkafka::message::OwnedMessage;
 use rdkafka::producer::FutureProducer;

@@ -2,11 +2,13 @@
 //! ones with what really happens.
 
 use apache_avro::schema_compatibility::SchemaCompatibility;
-use ch04_serialization::avro::{self, AvroWriter};
-use ch04_serialization::decode::{Decoded, Format};
-use ch04_serialization::evolution::{self, Cell};
-use ch04_serialization::{Click, ClickV2, protobuf, sample_click, sample_click_v2};
-use tutorial_lab::testing::{TestTopic, test_cluster};
+use ch04_serialization::lab::evolution::{self, Cell};
+use ch04_serialization::lab::samples::{sample_click, sample_click_v2};
+use ch04_serialization::lesson::avro::{self, AvroWriter, split_single_object};
+use ch04_serialization::lesson::decoder::{Decoded, Format};
+use ch04_serialization::lesson::protobuf;
+use ch04_serialization::{Click, ClickV2};
+use tutorial_lab::{TestTopic, test_cluster};
 
 fn cell(cells: &[Cell], writer: u32, reader: u32) -> &Decoded {
     let cell = cells
@@ -88,11 +90,11 @@ fn protobuf_changing_a_field_type_makes_prost_refuse_the_record() {
 }
 
 fn avro_v1_datum(i: u64) -> Vec<u8> {
-    AvroWriter::new(&avro::V1)
+    let value = AvroWriter::new(&avro::V1)
         .unwrap()
         .encode(&sample_click(i))
-        .unwrap()[10..]
-        .to_vec()
+        .unwrap();
+    split_single_object(&value).unwrap().1.to_vec()
 }
 
 #[test]

@@ -5,15 +5,22 @@ mod support;
 
 use std::time::Duration;
 
-use ch04_serialization::avro::{self, AvroWriter};
-use ch04_serialization::decode::{ClickDecoder, Decoded, Format};
-use ch04_serialization::kafka::{Outgoing, Stop, consume, producer_config, send_all, subscribe};
-use ch04_serialization::{Click, ClickV2, confluent, sample_click, sample_click_v2};
+use ch04_serialization::lab::apache_avro::apache_avro_fingerprint;
+use ch04_serialization::lab::confluent;
+use ch04_serialization::lab::evolution::{protobuf_changed_type, read_datum};
+use ch04_serialization::lab::samples::{key_text, sample_click, sample_click_v2};
+use ch04_serialization::lesson::avro::{self, AvroWriter, split_single_object};
+use ch04_serialization::lesson::decoder::{ClickDecoder, Decoded, Format};
+use ch04_serialization::lesson::kafka::{
+    Outgoing, Stop, consume, producer_config, send_all, subscribe,
+};
+use ch04_serialization::lesson::protobuf::decode_v1;
+use ch04_serialization::{Click, ClickV2};
 use rdkafka::producer::FutureProducer;
 use serde_json::Value;
 use support::{clicks_py, descriptor_file};
 use tokio_util::sync::CancellationToken;
-use tutorial_lab::testing::{TestTopic, test_cluster, unique_name};
+use tutorial_lab::{TestTopic, test_cluster, unique_name};
 
 /// What Python printed for each record, parsed.
 /// `clicks.py confluent-encode|confluent-decode` on a file of events.
@@ -220,7 +227,7 @@ async fn rust_reads_python(format: Format, version: u32) {
                     .decode(m)
                     .unwrap_or_else(|e| panic!("record from Python refused: {e}"));
                 assert_eq!(envelope.version, version);
-                let key = ch04_serialization::kafka::key_text(m);
+                let key = key_text(m);
                 seen.push((key, decoded));
             },
         )
@@ -292,7 +299,7 @@ fn fastavro_agrees_with_our_fingerprints_not_with_apache_avros() {
         // apache-avro's own fingerprint (timestamp-millis kept as {"type":"long"}) is not it.
         assert_ne!(
             line["fingerprint"],
-            avro::hex(&avro::apache_avro_fingerprint(schema)).as_str()
+            avro::hex(&apache_avro_fingerprint(schema)).as_str()
         );
     }
 }
@@ -329,13 +336,13 @@ fn rust_parses_values_framed_by_confluents_serializers() {
                 Format::Avro => {
                     let (schema_id, datum) = confluent::parse_avro(&bytes).unwrap();
                     assert_eq!(schema_id, id);
-                    let click: Click = avro::read_datum(&avro::V1, None, datum).unwrap();
+                    let click: Click = read_datum(&avro::V1, None, datum).unwrap();
                     assert_eq!(click, expected);
                 }
                 Format::Protobuf => {
                     let (schema_id, indexes, payload) = confluent::parse_protobuf(&bytes).unwrap();
                     assert_eq!((schema_id, indexes), (id, vec![0]));
-                    let event = ch04_serialization::protobuf::decode_v1(payload).unwrap();
+                    let event = decode_v1(payload).unwrap();
                     assert_eq!(Click::from(&event), expected);
                 }
             }
@@ -355,7 +362,8 @@ fn confluents_deserializers_read_values_framed_by_rust() {
                 let click = sample_click(i);
                 let bytes = match format {
                     Format::Avro => {
-                        confluent::frame(1, None, &writer.encode(&click).unwrap()[10..])
+                        let value = writer.encode(&click).unwrap();
+                        confluent::frame(1, None, split_single_object(&value).unwrap().1)
                     }
                     Format::Protobuf => {
                         confluent::frame(1, Some(&[0]), &Outgoing::protobuf_v1(&click).value)
@@ -378,9 +386,10 @@ fn confluents_deserializers_read_values_framed_by_rust() {
 }
 
 fn hex_decode(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+    assert!(text.len().is_multiple_of(2), "odd-length hex: {text}");
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
         .collect()
 }
 
@@ -392,7 +401,7 @@ fn hex_decode(text: &str) -> Vec<u8> {
 fn a_changed_wire_type_is_an_error_in_prost_but_an_unknown_field_in_python() {
     let click = sample_click(0);
     let bytes = Outgoing::protobuf_v1(&click).value;
-    assert!(ch04_serialization::evolution::protobuf_changed_type(&bytes).is_err());
+    assert!(protobuf_changed_type(&bytes).is_err());
 
     let descriptor = descriptor_file();
     let out = lines(&clicks_py(&[
@@ -411,7 +420,7 @@ fn a_changed_wire_type_is_an_error_in_prost_but_an_unknown_field_in_python() {
         "duration left at its default: {fields}"
     );
     let reserialized = hex_decode(out[0]["reserialized"].as_str().unwrap());
-    let back = ch04_serialization::protobuf::decode_v1(&reserialized).unwrap();
+    let back = decode_v1(&reserialized).unwrap();
     assert_eq!(
         back.duration_ms, click.duration_ms,
         "the unknown varint survived"

@@ -3,17 +3,18 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use ch04_serialization::avro::{self, AvroWriter, SINGLE_OBJECT_MAGIC};
-use ch04_serialization::decode::{ClickDecoder, DecodeError, Decoded, Format};
-use ch04_serialization::envelope::{self, Envelope, EnvelopeError};
-use ch04_serialization::kafka::{
-    Outgoing, Stop, consume, key_text, producer_config, send_all, send_raw, subscribe,
+use ch04_serialization::Click;
+use ch04_serialization::lab::samples::{key_text, sample_click, send_raw};
+use ch04_serialization::lesson::avro::{self, AvroWriter, split_single_object};
+use ch04_serialization::lesson::decoder::{ClickDecoder, DecodeError, Decoded, Format};
+use ch04_serialization::lesson::headers::{self as envelope, Envelope, EnvelopeError};
+use ch04_serialization::lesson::kafka::{
+    Outgoing, Stop, consume, producer_config, send_all, subscribe,
 };
-use ch04_serialization::{Click, sample_click};
 use rdkafka::message::{Headers, Message, OwnedHeaders};
 use rdkafka::producer::FutureProducer;
 use tokio_util::sync::CancellationToken;
-use tutorial_lab::testing::{TestTopic, test_cluster, unique_name};
+use tutorial_lab::{TestTopic, test_cluster, unique_name};
 
 /// What a test consumer saw for one record.
 #[derive(Debug)]
@@ -124,9 +125,10 @@ async fn avro_events_round_trip_through_kafka_as_single_object_encoding() {
     let seen = read_back(&topic.name, Format::Avro, clicks.len()).await;
     check_typed_round_trip(&seen, &clicks, envelope::AVRO);
     for s in &seen {
-        assert_eq!(s.value[..2], SINGLE_OBJECT_MAGIC);
+        // split_single_object checks the C3 01 marker.
+        let (fingerprint, _) = split_single_object(&s.value).expect("C3 01 + fingerprint");
         assert_eq!(
-            s.value[2..10],
+            fingerprint,
             avro::fingerprint(&avro::V1),
             "writer schema fingerprint in every value"
         );
@@ -198,7 +200,7 @@ async fn records_whose_headers_do_not_match_are_refused_before_decoding() {
 #[test]
 fn protobuf_bytes_carry_no_type_so_a_page_decodes_as_a_click_event_without_error() {
     use prost::Message as _;
-    let page = ch04_serialization::pb::v1::Page {
+    let page = ch04_serialization::lesson::protobuf::pb::v1::Page {
         url: "https://shop.example.com/".into(),
         title: "Home".into(),
     };
@@ -218,7 +220,10 @@ fn an_avro_record_from_an_unknown_writer_schema_is_refused_naming_its_fingerprin
         .unwrap()
         .encode(&sample_click(1))
         .unwrap();
-    bytes[2..10].copy_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+    // Overwrite the fingerprint after the C3 01 marker.
+    for (slot, byte) in bytes.iter_mut().skip(2).zip([1, 2, 3, 4, 5, 6, 7, 8]) {
+        *slot = byte;
+    }
     let error = ClickDecoder::new(Format::Avro, 1)
         .unwrap()
         .decode_value(&bytes)
@@ -239,8 +244,10 @@ fn an_avro_record_from_an_unknown_writer_schema_is_refused_naming_its_fingerprin
 #[test]
 fn the_build_compiled_the_protos_and_timestamp_proto_into_one_descriptor_set() {
     use prost::Message as _;
-    let set =
-        prost_types::FileDescriptorSet::decode(ch04_serialization::FILE_DESCRIPTOR_SET).unwrap();
+    let set = prost_types::FileDescriptorSet::decode(
+        ch04_serialization::lesson::protobuf::FILE_DESCRIPTOR_SET,
+    )
+    .unwrap();
     let mut names: Vec<&str> = set.file.iter().map(|f| f.name()).collect();
     names.sort_unstable();
     assert_eq!(

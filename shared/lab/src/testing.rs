@@ -428,3 +428,11 @@ pub fn crc32(bytes: &[u8]) -> u32 {
     }
     !crc
 }
+
+/// The `key=value` fields of the `summary: STEP` line a showcase printed
+/// (see `tutorial_support::summary`); panics, showing the output, if the
+/// line is missing.
+pub fn summary_of(output: &str, step: &str) -> std::collections::BTreeMap<String, String> {
+    tutorial_support::parse_summary(output, step)
+        .unwrap_or_else(|| panic!("no `summary: {step}` line in the output:\n{output}"))
+}

@@ -1,14 +1,15 @@
 //! A consumer's decoder: headers first, then the bytes, into the version of
-//! the event this consumer was built against.
+//! the event this consumer was built against — whichever version wrote them.
 
 use rdkafka::message::Message;
 
-use crate::avro::{self, AvroError, AvroReader};
-use crate::envelope::{self, Envelope, EnvelopeError};
-use crate::{Click, ClickV2, protobuf};
+use super::avro::{self, AvroError, AvroReader};
+use super::event::{Click, ClickV2};
+use super::headers::{self, Envelope, EnvelopeError};
+use super::protobuf;
 
 /// The two wire formats of this chapter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Protobuf,
     Avro,
@@ -17,8 +18,8 @@ pub enum Format {
 impl Format {
     pub fn content_type(self) -> &'static str {
         match self {
-            Format::Protobuf => envelope::PROTOBUF,
-            Format::Avro => envelope::AVRO,
+            Format::Protobuf => headers::PROTOBUF,
+            Format::Avro => headers::AVRO,
         }
     }
 

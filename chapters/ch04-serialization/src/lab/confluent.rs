@@ -18,7 +18,6 @@ pub enum FrameError {
     MessageIndexes,
 }
 
-// ANCHOR: frame
 /// `00` + schema id + (Protobuf only) message indexes + payload.
 pub fn frame(schema_id: u32, message_indexes: Option<&[i32]>, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 8);
@@ -68,7 +67,6 @@ pub fn parse_protobuf(value: &[u8]) -> Result<(u32, Vec<i32>, &[u8]), FrameError
     };
     Ok((id, indexes, rest))
 }
-// ANCHOR_END: frame
 
 fn put_zigzag(out: &mut Vec<u8>, value: i64) {
     let mut v = ((value << 1) ^ (value >> 63)) as u64;

@@ -19,7 +19,7 @@ use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::FutureProducer;
 
-use crate::{dlq_headers, header};
+use super::dead_letter::{self, dlq_headers, header};
 
 /// Headers on records in the retry topic (plus the `dlq.original.*` ones).
 pub mod retry_headers {
@@ -190,7 +190,7 @@ async fn forward(
             value: Some(value.as_str()),
         });
     }
-    crate::forward(producer, to, message, headers).await
+    dead_letter::forward(producer, to, message, headers).await
 }
 
 fn number(message: &OwnedMessage, name: &str) -> Result<u64> {

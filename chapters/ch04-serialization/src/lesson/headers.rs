@@ -6,7 +6,7 @@
 //! garbage — often without any error. So the producer states the format in
 //! headers, and the consumer refuses what it does not understand.
 
-use rdkafka::message::{Headers, OwnedHeaders};
+use rdkafka::message::{Header, Headers, OwnedHeaders};
 
 pub const CONTENT_TYPE: &str = "content-type";
 pub const SCHEMA: &str = "schema";
@@ -56,15 +56,15 @@ impl Envelope {
     /// The Kafka headers the producer attaches to every record.
     pub fn to_headers(&self) -> OwnedHeaders {
         OwnedHeaders::new()
-            .insert(rdkafka::message::Header {
+            .insert(Header {
                 key: CONTENT_TYPE,
                 value: Some(self.content_type.as_str()),
             })
-            .insert(rdkafka::message::Header {
+            .insert(Header {
                 key: SCHEMA,
                 value: Some(self.schema.as_str()),
             })
-            .insert(rdkafka::message::Header {
+            .insert(Header {
                 key: SCHEMA_VERSION,
                 value: Some(&self.version.to_string()),
             })

@@ -1,19 +1,24 @@
 //! The Kafka side: typed events become (key, value, headers) on the way out
 //! and go through the header check and a decoder on the way in.
+//!
+//! Nothing here knows about formats beyond [`Outgoing`]: Kafka moves bytes,
+//! and the contract travels next to them in the headers.
 
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{BorrowedMessage, Message, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::BorrowedMessage;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::avro::AvroWriter;
-use crate::envelope::{self, Envelope};
-use crate::{Click, ClickV2, protobuf};
+use super::avro::AvroWriter;
+use super::event::{Click, ClickV2};
+use super::headers::{self, Envelope};
+use super::protobuf;
 
 /// The producer settings this chapter relies on.
 pub const PRODUCER_SETTINGS: &[&str] = &["acks", "enable.idempotence", "compression.type"];
@@ -69,7 +74,7 @@ impl Outgoing {
         Outgoing {
             key: click.user_id.clone(),
             value: protobuf::encode_v1(&click.into()),
-            envelope: Envelope::new(envelope::PROTOBUF, 1),
+            envelope: Envelope::new(headers::PROTOBUF, 1),
         }
     }
 
@@ -77,7 +82,7 @@ impl Outgoing {
         Outgoing {
             key: click.user_id.clone(),
             value: protobuf::encode_v2(&click.into()),
-            envelope: Envelope::new(envelope::PROTOBUF, 2),
+            envelope: Envelope::new(headers::PROTOBUF, 2),
         }
     }
 
@@ -90,7 +95,7 @@ impl Outgoing {
         Ok(Outgoing {
             key: user_id.to_string(),
             value: writer.encode(value)?,
-            envelope: Envelope::new(envelope::AVRO, version),
+            envelope: Envelope::new(headers::AVRO, version),
         })
     }
 }
@@ -98,7 +103,9 @@ impl Outgoing {
 
 // ANCHOR: send
 /// Sends every record (queued in order, awaited together) and returns each
-/// one's (partition, offset).
+/// one's (partition, offset). `send` waits up to 30 s for room when
+/// librdkafka's local queue is full (`QueueFull`); every other error — and a
+/// record that was never delivered — is returned, not retried.
 pub async fn send_all(
     producer: &FutureProducer,
     topic: &str,
@@ -118,28 +125,16 @@ pub async fn send_all(
     }
     Ok(delivered)
 }
-// ANCHOR_END: send
 
-/// Sends one record with arbitrary headers (the tests use it for records a
-/// well-behaved producer would never write).
-pub async fn send_raw(
-    producer: &FutureProducer,
-    topic: &str,
-    key: &str,
-    value: &[u8],
-    headers: OwnedHeaders,
-) -> Result<(i32, i64)> {
-    let record = FutureRecord::to(topic)
-        .key(key)
-        .payload(value)
-        .headers(headers);
-    let delivery = producer
-        .send(record, Duration::from_secs(30))
-        .await
-        .map_err(|(e, _)| e)
-        .context("delivering a record")?;
-    Ok((delivery.partition, delivery.offset))
+/// Waits until every queued record was delivered (or failed). `flush` blocks
+/// its thread, so it runs on a blocking thread, not on the async runtime.
+pub async fn flush(producer: &FutureProducer) -> Result<()> {
+    let producer = producer.clone();
+    tokio::task::spawn_blocking(move || producer.flush(Duration::from_secs(30)))
+        .await?
+        .context("flushing the producer")
 }
+// ANCHOR_END: send
 
 /// When a consume loop ends.
 #[derive(Debug, Clone, Copy)]
@@ -181,12 +176,10 @@ pub async fn consume(
         handled += 1;
     }
     match consumer.commit_consumer_state(CommitMode::Sync) {
-        Err(e) if !e.to_string().contains("No offset stored") => {
-            return Err(e).context("final commit");
-        }
-        _ => {}
+        // Nothing stored since the last commit: nothing to commit.
+        Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => Ok(handled),
+        Err(e) => Err(e).context("final commit"),
     }
-    Ok(handled)
 }
 // ANCHOR_END: consume
 
@@ -195,12 +188,4 @@ pub fn subscribe(bootstrap: &str, topic: &str, group: &str) -> Result<StreamCons
     let consumer: StreamConsumer = consumer_config(bootstrap, group).create()?;
     consumer.subscribe(&[topic])?;
     Ok(consumer)
-}
-
-/// `key` of a received record as text.
-pub fn key_text(message: &BorrowedMessage<'_>) -> String {
-    message
-        .key()
-        .map(|k| String::from_utf8_lossy(k).into_owned())
-        .unwrap_or_default()
 }

@@ -1,24 +1,26 @@
-//! Schema changes that break readers, and what actually happens when they do.
+//! The evolution drills: compatible changes through the broker (the
+//! matrix), and incompatible ones with what really happens.
 
+use std::io::Read;
 use std::time::Duration;
 
 use anyhow::Result;
+use apache_avro::Schema;
+use apache_avro::reader::datum::GenericDatumReader;
 use prost::Message;
 use rdkafka::message::Message as _;
 use rdkafka::producer::FutureProducer;
+use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
-use tutorial_support::topics::unique_name;
+use tutorial_lab::unique_name;
 
-use crate::avro::AvroWriter;
-use crate::decode::{ClickDecoder, Decoded, Format};
-use crate::kafka::{Outgoing, Stop, consume, producer_config, send_all, subscribe};
-use crate::{sample_click, sample_click_v2};
+use crate::lab::samples::{sample_click, sample_click_v2};
+use crate::lesson::avro::{self, AvroError, AvroWriter};
+use crate::lesson::decoder::{ClickDecoder, Decoded, Format};
+use crate::lesson::event::ClickV2;
+use crate::lesson::kafka::{Outgoing, Stop, consume, producer_config, send_all, subscribe};
+use crate::lesson::protobuf::pb::broken;
 
-use crate::ClickV2;
-use crate::avro::{self, AvroError};
-use crate::pb::broken;
-
-// ANCHOR: protobuf_breaks
 /// v1 bytes read by a "v2" that reused field number 7 (v1: `referrer`) for
 /// a new string field `campaign`. Same wire type, so no error: the referrer
 /// URL is silently read as the campaign.
@@ -36,20 +38,17 @@ pub fn protobuf_changed_type(
 ) -> Result<broken::ClickEventChangedType, prost::DecodeError> {
     broken::ClickEventChangedType::decode(v1_bytes)
 }
-// ANCHOR_END: protobuf_breaks
 
-// ANCHOR: avro_breaks
 /// A v1 datum read with a reader schema that added `session_id` without a
 /// default: resolution has no value for the field and fails.
 pub fn avro_new_field_without_default(v1_datum: &[u8]) -> Result<ClickV2, AvroError> {
-    avro::read_datum(&avro::V1, Some(&avro::V2_NO_DEFAULT), v1_datum)
+    read_datum(&avro::V1, Some(&avro::V2_NO_DEFAULT), v1_datum)
 }
 
 /// A v1 datum read with a reader schema in which `duration_ms` became a
 /// string: long cannot be promoted to string, resolution fails.
 pub fn avro_type_change(v1_datum: &[u8]) -> Result<serde_json::Value, AvroError> {
-    let value: apache_avro::types::Value =
-        avro::read_datum_value(&avro::V1, Some(&avro::V2_TYPE_CHANGE), v1_datum)?;
+    let value = read_datum_value(&avro::V1, Some(&avro::V2_TYPE_CHANGE), v1_datum)?;
     Ok(serde_json::Value::String(format!("{value:?}")))
 }
 
@@ -60,11 +59,33 @@ pub fn avro_type_change(v1_datum: &[u8]) -> Result<serde_json::Value, AvroError>
 /// referrer string as `session_id` — no error at all when a referrer was
 /// set; an error only when the misread bytes happen to be impossible.
 pub fn avro_assumed_writer_schema(v1_datum: &[u8]) -> Result<ClickV2, AvroError> {
-    avro::read_datum(&avro::V2, None, v1_datum)
+    read_datum(&avro::V2, None, v1_datum)
 }
-// ANCHOR_END: avro_breaks
 
-// ANCHOR: matrix
+/// Reads a datum (no header) with `writer` as writer schema and, when
+/// given, `reader` as reader schema — the building block of the drills that
+/// show what happens when the two do not fit.
+pub fn read_datum<T: DeserializeOwned>(
+    writer: &Schema,
+    reader: Option<&Schema>,
+    datum: impl Read,
+) -> Result<T, AvroError> {
+    let value = read_datum_value(writer, reader, datum)?;
+    Ok(apache_avro::from_value(&value)?)
+}
+
+/// [`read_datum`] into Avro's generic `Value`.
+pub fn read_datum_value(
+    writer: &Schema,
+    reader: Option<&Schema>,
+    mut datum: impl Read,
+) -> Result<apache_avro::types::Value, AvroError> {
+    Ok(GenericDatumReader::builder(writer)
+        .maybe_reader_schema(reader)
+        .build()?
+        .read_value(&mut datum)?)
+}
+
 /// One cell of the evolution matrix: a record written with schema version
 /// `writer`, read by a consumer built against version `reader`.
 #[derive(Debug, Clone)]
@@ -72,7 +93,7 @@ pub struct Cell {
     pub writer: u32,
     pub reader: u32,
     pub result: Result<Decoded, String>,
-    /// The raw value, for the incompatible readers below.
+    /// The raw value, for the incompatible readers above.
     pub value: Vec<u8>,
 }
 
@@ -119,4 +140,3 @@ pub async fn matrix(bootstrap: &str, topic: &str, format: Format) -> Result<Vec<
     }
     Ok(cells)
 }
-// ANCHOR_END: matrix

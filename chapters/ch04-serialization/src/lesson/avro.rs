@@ -10,21 +10,19 @@
 //! encoding does that with 10 bytes: `C3 01` and the schema's 64-bit
 //! CRC-64-AVRO (Rabin) fingerprint.
 
-use std::io::Read;
 use std::sync::LazyLock;
 
 use apache_avro::Schema;
-use apache_avro::rabin::Rabin;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// The schema texts, embedded from the crate's `avro/` directory.
-pub const V1_JSON: &str = include_str!("../avro/click_v1.avsc");
-pub const V2_JSON: &str = include_str!("../avro/click_v2.avsc");
-pub const V2_NO_DEFAULT_JSON: &str = include_str!("../avro/click_v2_no_default.avsc");
-pub const V2_TYPE_CHANGE_JSON: &str = include_str!("../avro/click_v2_type_change.avsc");
+pub const V1_JSON: &str = include_str!("../../avro/click_v1.avsc");
+pub const V2_JSON: &str = include_str!("../../avro/click_v2.avsc");
+pub const V2_NO_DEFAULT_JSON: &str = include_str!("../../avro/click_v2_no_default.avsc");
+pub const V2_TYPE_CHANGE_JSON: &str = include_str!("../../avro/click_v2_type_change.avsc");
 
 fn parse(json: &str) -> Schema {
     // The texts are part of the binary; a unit test parses each of them.
@@ -33,14 +31,22 @@ fn parse(json: &str) -> Schema {
 
 pub static V1: LazyLock<Schema> = LazyLock::new(|| parse(V1_JSON));
 pub static V2: LazyLock<Schema> = LazyLock::new(|| parse(V2_JSON));
+/// Deliberately incompatible "v2"s, for the drills that show what breaks.
 pub static V2_NO_DEFAULT: LazyLock<Schema> = LazyLock::new(|| parse(V2_NO_DEFAULT_JSON));
 pub static V2_TYPE_CHANGE: LazyLock<Schema> = LazyLock::new(|| parse(V2_TYPE_CHANGE_JSON));
 
 /// The first two bytes of every single-object encoded Avro record.
 pub const SINGLE_OBJECT_MAGIC: [u8; 2] = [0xC3, 0x01];
+/// The marker and the 8-byte fingerprint: what comes before the datum.
+pub const SINGLE_OBJECT_HEADER_LEN: usize = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AvroError {
+    #[error(
+        "value is {len} bytes: Avro single-object encoding needs at least \
+         {SINGLE_OBJECT_HEADER_LEN} (C3 01 + an 8-byte fingerprint)"
+    )]
+    TooShort { len: usize },
     #[error("not Avro single-object encoding: expected the marker C3 01, found {found:02X?}")]
     NotSingleObject { found: Vec<u8> },
     #[error(
@@ -101,15 +107,6 @@ pub fn fingerprint(schema: &Schema) -> [u8; 8] {
 }
 // ANCHOR_END: fingerprint
 
-/// What apache-avro itself computes (`Schema::fingerprint::<Rabin>`), for
-/// the test that shows where it differs.
-pub fn apache_avro_fingerprint(schema: &Schema) -> [u8; 8] {
-    let bytes = schema.fingerprint::<Rabin>().bytes;
-    let mut out = [0; 8];
-    out.copy_from_slice(&bytes[..8]);
-    out
-}
-
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -117,15 +114,16 @@ pub fn hex(bytes: &[u8]) -> String {
 // ANCHOR: writer
 /// Writes values of one schema as single-object encoded records.
 pub struct AvroWriter {
-    header: [u8; 10],
+    header: Vec<u8>,
     datum: GenericDatumWriter<'static>,
 }
 
 impl AvroWriter {
     pub fn new(schema: &'static Schema) -> Result<Self, AvroError> {
-        let mut header = [0; 10];
-        header[..2].copy_from_slice(&SINGLE_OBJECT_MAGIC);
-        header[2..].copy_from_slice(&fingerprint(schema));
+        // `C3 01` + which schema wrote the datum: the same 10 bytes on every record.
+        let mut header = Vec::with_capacity(SINGLE_OBJECT_HEADER_LEN);
+        header.extend_from_slice(&SINGLE_OBJECT_MAGIC);
+        header.extend_from_slice(&fingerprint(schema));
         Ok(AvroWriter {
             header,
             // Serializes any `T: Serialize` straight into Avro binary,
@@ -149,6 +147,24 @@ impl AvroWriter {
     }
 }
 // ANCHOR_END: writer
+
+// ANCHOR: split
+/// Takes a single-object encoded value apart: the writer schema's
+/// fingerprint and the datum. A value from a producer that did not get the
+/// memo may be anything — empty, JSON, two bytes — so every case is an
+/// error that says what was found, never a slice out of bounds.
+pub fn split_single_object(value: &[u8]) -> Result<([u8; 8], &[u8]), AvroError> {
+    let too_short = || AvroError::TooShort { len: value.len() };
+    let (magic, rest) = value.split_first_chunk::<2>().ok_or_else(too_short)?;
+    if *magic != SINGLE_OBJECT_MAGIC {
+        return Err(AvroError::NotSingleObject {
+            found: magic.to_vec(),
+        });
+    }
+    let (fingerprint, datum) = rest.split_first_chunk::<8>().ok_or_else(too_short)?;
+    Ok((*fingerprint, datum))
+}
+// ANCHOR_END: split
 
 // ANCHOR: reader
 /// Reads single-object encoded records written with any of the `known`
@@ -175,21 +191,11 @@ impl AvroReader {
 
     /// Finds the writer schema by fingerprint, reads the datum with it and
     /// resolves it into the reader schema, then into `T`.
-    pub fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, AvroError> {
-        let (header, mut datum) =
-            bytes
-                .split_at_checked(10)
-                .ok_or_else(|| AvroError::NotSingleObject {
-                    found: bytes.iter().take(2).copied().collect(),
-                })?;
-        if header[..2] != SINGLE_OBJECT_MAGIC {
-            return Err(AvroError::NotSingleObject {
-                found: header[..2].to_vec(),
-            });
-        }
-        let Some((_, reader)) = self.known.iter().find(|(fp, _)| fp[..] == header[2..]) else {
+    pub fn decode<T: DeserializeOwned>(&self, value: &[u8]) -> Result<T, AvroError> {
+        let (fingerprint, mut datum) = split_single_object(value)?;
+        let Some((_, reader)) = self.known.iter().find(|(fp, _)| *fp == fingerprint) else {
             return Err(AvroError::UnknownWriterSchema {
-                fingerprint: hex(&header[2..]),
+                fingerprint: hex(&fingerprint),
                 known: self
                     .known
                     .iter()
@@ -204,34 +210,11 @@ impl AvroReader {
 }
 // ANCHOR_END: reader
 
-/// Reads a datum (no header) with `writer` as writer schema and, when
-/// given, `reader` as reader schema — the building block the tests use to
-/// show what happens when the two do not fit.
-pub fn read_datum<T: DeserializeOwned>(
-    writer: &Schema,
-    reader: Option<&Schema>,
-    datum: impl Read,
-) -> Result<T, AvroError> {
-    let value = read_datum_value(writer, reader, datum)?;
-    Ok(apache_avro::from_value(&value)?)
-}
-
-/// [`read_datum`] into Avro's generic `Value`.
-pub fn read_datum_value(
-    writer: &Schema,
-    reader: Option<&Schema>,
-    mut datum: impl Read,
-) -> Result<apache_avro::types::Value, AvroError> {
-    Ok(GenericDatumReader::builder(writer)
-        .maybe_reader_schema(reader)
-        .build()?
-        .read_value(&mut datum)?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Click, ClickV2, sample_click, sample_click_v2};
+    use crate::lab::samples::{sample_click, sample_click_v2};
+    use crate::lesson::event::{Click, ClickV2};
 
     #[test]
     fn every_embedded_schema_parses() {
@@ -244,44 +227,6 @@ mod tests {
     fn crc64_avro_matches_the_specification_test_vector() {
         // The Avro project's schema-tests: fingerprint of "null" is 7195948357588979594.
         assert_eq!(crc64_avro(br#""null""#), 7_195_948_357_588_979_594);
-    }
-
-    #[test]
-    fn same_hash_as_apache_avro_but_a_different_canonical_form_with_logical_types() {
-        // Over apache-avro's own canonical form, our CRC-64-AVRO gives its bytes…
-        let theirs = crc64_avro(V1.canonical_form().as_bytes()).to_le_bytes();
-        assert_eq!(theirs, apache_avro_fingerprint(&V1));
-        // …but its form keeps {"type":"long"} for timestamp-millis, the spec's is "long".
-        assert!(V1.canonical_form().contains(r#""type":{"type":"long"}"#));
-        assert!(parsing_canonical_form(&V1).contains(r#""name":"occurred_at","type":"long""#));
-        assert_ne!(fingerprint(&V1), apache_avro_fingerprint(&V1));
-        // Without logical types the two agree.
-        let plain = Schema::parse_str(
-            r#"{"type":"record","name":"P","fields":[{"name":"a","type":"long"}]}"#,
-        )
-        .unwrap();
-        assert_eq!(fingerprint(&plain), apache_avro_fingerprint(&plain));
-    }
-
-    #[test]
-    fn apache_avros_single_object_writer_differs_only_in_the_fingerprint() {
-        let ours = AvroWriter::new(&V1)
-            .unwrap()
-            .encode(&sample_click(3))
-            .unwrap();
-        let value = apache_avro::to_value(sample_click(3))
-            .unwrap()
-            .resolve(&V1)
-            .unwrap();
-        let mut theirs = Vec::new();
-        apache_avro::GenericSingleObjectWriter::new_with_capacity(&V1, 1024)
-            .unwrap()
-            .write_value(value, &mut theirs)
-            .unwrap();
-        assert_eq!(ours[..2], theirs[..2], "C3 01");
-        assert_eq!(theirs[2..10], apache_avro_fingerprint(&V1));
-        assert_eq!(ours[2..10], fingerprint(&V1));
-        assert_eq!(ours[10..], theirs[10..], "the datum itself is identical");
     }
 
     #[test]
@@ -306,5 +251,31 @@ mod tests {
         let reader = AvroReader::new(&V1, &[&V1]).unwrap();
         let error = reader.decode::<Click>(b"{\"event_id\":1}").unwrap_err();
         assert!(error.to_string().contains("found [7B, 22]"), "{error}");
+    }
+
+    #[test]
+    fn a_value_shorter_than_the_header_is_an_error_not_a_panic() {
+        let whole = AvroWriter::new(&V1)
+            .unwrap()
+            .encode(&sample_click(0))
+            .unwrap();
+        let reader = AvroReader::new(&V1, &[&V1]).unwrap();
+        // Every prefix shorter than marker + fingerprint, the empty value included.
+        for len in 0..SINGLE_OBJECT_HEADER_LEN {
+            let error = reader.decode::<Click>(&whole[..len]).unwrap_err();
+            assert!(
+                matches!(error, AvroError::TooShort { len: l } if l == len),
+                "{len} bytes: {error}"
+            );
+            assert!(error.to_string().contains("needs at least 10"), "{error}");
+        }
+        // Exactly the header: the fingerprint is found, the datum is empty.
+        let (fingerprint, datum) = split_single_object(&whole[..SINGLE_OBJECT_HEADER_LEN]).unwrap();
+        assert_eq!((fingerprint, datum), (super::fingerprint(&V1), &[][..]));
+        // One byte that is not the marker is still "too short", not a panic.
+        assert!(matches!(
+            split_single_object(b"{"),
+            Err(AvroError::TooShort { len: 1 })
+        ));
     }
 }

@@ -8,9 +8,10 @@ use anyhow::Result;
 use apache_avro::reader::datum::GenericDatumReader;
 use prost::Message;
 
-use crate::avro::{self, AvroReader, AvroWriter};
-use crate::pb::v1;
-use crate::{Click, sample_click};
+use crate::lab::samples::sample_click;
+use crate::lesson::avro::{self, AvroReader, AvroWriter, split_single_object};
+use crate::lesson::event::Click;
+use crate::lesson::protobuf::pb::v1;
 
 /// Timed passes per measurement; the fastest counts (the others lost time
 /// to whatever else the machine was doing).
@@ -44,7 +45,6 @@ fn best_rate(records: usize, mut pass: impl FnMut() -> Result<()>) -> Result<f64
     Ok(records as f64 / best.max(1e-9))
 }
 
-// ANCHOR: bench
 /// Encodes and decodes `records` sample events in each format, from the
 /// typed Rust value to bytes (into a reused buffer) and back to a typed value.
 pub fn measure(records: usize) -> Result<Vec<Row>> {
@@ -115,7 +115,7 @@ pub fn measure(records: usize) -> Result<Vec<Row>> {
         encode_per_sec: avro_encode,
         decode_per_sec: best_rate(records, || {
             for bytes in &encoded {
-                let mut datum = &bytes[10..];
+                let (_, mut datum) = split_single_object(bytes)?;
                 black_box(direct.read_deser::<Click>(&mut datum)?);
             }
             Ok(())
@@ -148,7 +148,6 @@ pub fn measure(records: usize) -> Result<Vec<Row>> {
     });
     Ok(rows)
 }
-// ANCHOR_END: bench
 
 /// The table as the chapter prints it; sizes relative to JSON.
 pub fn render(rows: &[Row]) -> String {

@@ -1,0 +1,35 @@
+//! The cuttable link: the one TCP relay of the lab crate
+//! ([`tutorial_lab::relay::Relay`]) between a client and the broker's
+//! `PROXIED` listener, which advertises the relay's address — so every
+//! connection the client opens, bootstrap and leader alike, goes through it.
+//!
+//! Cutting the relay closes every open connection and refuses new ones: to
+//! the client that is exactly "all brokers are down", while the broker keeps
+//! running for everybody else. Restoring it lets the client reconnect.
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use tutorial_lab::relay::Relay;
+use tutorial_support::brokers::{PROXIED_ADVERTISED, PROXIED_LISTENER};
+
+/// The broker's PROXIED listener, where the relay forwards to
+/// (`cargo xtask kafka up` and the docker-compose broker provide it).
+pub const PROXIED: &str = PROXIED_LISTENER;
+/// The address that listener advertises: where the relay listens, and the
+/// bootstrap address of every client that should lose its brokers.
+pub const RELAY: &str = PROXIED_ADVERTISED;
+
+/// Starts the link: `RELAY` → `PROXIED`. `cut()` and `restore()` it.
+pub async fn start() -> std::io::Result<Relay> {
+    Relay::start(RELAY, PROXIED).await
+}
+
+/// Whether the broker has the PROXIED listener the link needs.
+pub fn proxied_listener_present() -> bool {
+    PROXIED
+        .to_socket_addrs()
+        .into_iter()
+        .flatten()
+        .any(|address| TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok())
+}
