@@ -375,7 +375,7 @@ async fn show_kafka_go(
     }
     println!(
         "  → kafka-go retries a batch whose answer it did not get, like librdkafka, but it has no\n  \
-         \x20 idempotent producer (segmentio/kafka-go#797): nothing lets the broker recognise the retry."
+         \x20 idempotent producer (segmentio/kafka-go#233): nothing lets the broker recognise the retry."
     );
     Ok(())
 }
