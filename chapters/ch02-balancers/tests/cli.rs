@@ -1,15 +1,13 @@
 //! The chapter binary as a reader runs it. The assertions read the
 //! `summary:` lines the showcase prints, not its prose.
 
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
 use tutorial_lab::go::INSTALL_GO;
 use tutorial_lab::testing::{
-    ChildProcess, TestTopic, assert_fails_fast_without_broker, test_cluster,
+    ChildProcess, TestTopic, assert_fails_fast_without_broker, summary_of, test_cluster,
 };
-use tutorial_support::parse_summary;
 
 fn chapter() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch02-balancers"));
@@ -17,13 +15,9 @@ fn chapter() -> Command {
     command
 }
 
-fn summary(output: &str, step: &str) -> BTreeMap<String, String> {
-    parse_summary(output, step).unwrap_or_else(|| panic!("no summary: {step} in:\n{output}"))
-}
-
 /// The value of `key` in the `summary: step` line.
 fn field(output: &str, step: &str, key: &str) -> String {
-    let fields = summary(output, step);
+    let fields = summary_of(output, step);
     fields
         .get(key)
         .unwrap_or_else(|| panic!("no {key} in summary: {step}: {fields:?}"))
@@ -43,7 +37,7 @@ async fn the_chapter_runs_end_to_end_on_the_real_broker() {
     let status = child.wait(Duration::from_secs(300));
     let output = child.transcript();
     assert!(status.success(), "{output}");
-    let reused = summary(&output, "topic");
+    let reused = summary_of(&output, "topic");
     assert_eq!(
         (reused["created"].as_str(), reused["partitions"].as_str()),
         ("no", "3")
@@ -53,13 +47,13 @@ async fn the_chapter_runs_end_to_end_on_the_real_broker() {
         "consistent_random"
     );
     // Every column answered, key by key.
-    let java = summary(&output, "placement-java");
-    let go_hash = summary(&output, "placement-kafka-go-hash");
+    let java = summary_of(&output, "placement-java");
+    let go_hash = summary_of(&output, "placement-kafka-go-hash");
     assert!(!java.contains_key("available"), "{java:?}");
     assert!(!go_hash.contains_key("available"), "{go_hash:?}");
-    assert_eq!(summary(&output, "placement-murmur2_random"), java);
-    assert_eq!(summary(&output, "placement-fnv1a_random"), go_hash);
-    let traps = summary(&output, "traps");
+    assert_eq!(summary_of(&output, "placement-murmur2_random"), java);
+    assert_eq!(summary_of(&output, "placement-fnv1a_random"), go_hash);
+    let traps = summary_of(&output, "traps");
     assert_eq!(traps["murmur2_random-vs-java"], "0", "{traps:?}");
     assert_eq!(traps["fnv1a_random-vs-kafka-go-hash"], "0", "{traps:?}");
     assert_ne!(traps["consistent_random-vs-java"], "0", "{traps:?}");
@@ -67,7 +61,7 @@ async fn the_chapter_runs_end_to_end_on_the_real_broker() {
         field(&output, "kafka-go-writer", "partitions"),
         "0,1,2,0,1,2"
     );
-    let custom = summary(&output, "custom");
+    let custom = summary_of(&output, "custom");
     assert_eq!(
         custom["threaded_keyless_calls"], "0",
         "the sticky logic placed them"
@@ -93,10 +87,10 @@ async fn without_java_and_go_the_chapter_still_runs_and_says_what_is_missing() {
     let status = child.wait(Duration::from_secs(180));
     let output = child.transcript();
     assert!(status.success(), "{output}");
-    let java = summary(&output, "placement-java");
+    let java = summary_of(&output, "placement-java");
     assert_eq!(java["available"], "no", "{java:?}");
     assert_eq!(java["reason"], "java-unavailable", "{java:?}");
-    let go_hash = summary(&output, "placement-kafka-go-hash");
+    let go_hash = summary_of(&output, "placement-kafka-go-hash");
     assert_eq!(go_hash["reason"], "go-unavailable", "{go_hash:?}");
     assert_eq!(
         field(&output, "kafka-go-writer", "reason"),

@@ -7,10 +7,10 @@
 use std::process::Command;
 use std::time::Duration;
 
-use std::collections::BTreeMap;
-
-use tutorial_lab::testing::{ChildProcess, assert_fails_fast_without_broker, test_cluster};
-use tutorial_support::{EXIT_NEEDS_REAL_BROKER, parse_summary};
+use tutorial_lab::testing::{
+    ChildProcess, assert_fails_fast_without_broker, summary_of, test_cluster,
+};
+use tutorial_support::EXIT_NEEDS_REAL_BROKER;
 
 fn chapter() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch02-idempotence"));
@@ -18,14 +18,10 @@ fn chapter() -> Command {
     command
 }
 
-fn summary(output: &str, step: &str) -> BTreeMap<String, String> {
-    parse_summary(output, step).unwrap_or_else(|| panic!("no summary: {step} in:\n{output}"))
-}
-
 /// Every contradicting setting is refused with idempotence, accepted without.
 fn assert_refusals(output: &str) {
-    let idempotent = summary(output, "incompatible-idempotent");
-    let plain = summary(output, "incompatible-plain");
+    let idempotent = summary_of(output, "incompatible-idempotent");
+    let plain = summary_of(output, "incompatible-plain");
     assert_eq!(idempotent.len(), 4, "{idempotent:?}");
     assert!(
         idempotent.values().all(|v| v == "refused"),
@@ -46,8 +42,8 @@ fn the_chapter_shows_duplicates_without_idempotence_and_none_with_it() {
     let output = child.transcript();
     assert!(status.success(), "{output}");
     assert_refusals(&output);
-    let plain = summary(&output, "trial-plain");
-    let idempotent = summary(&output, "trial-idempotent");
+    let plain = summary_of(&output, "trial-plain");
+    let idempotent = summary_of(&output, "trial-idempotent");
     assert_eq!(
         (plain["sent"].as_str(), plain["acknowledged"].as_str()),
         ("900", "900"),
@@ -72,7 +68,7 @@ fn the_chapter_shows_duplicates_without_idempotence_and_none_with_it() {
     assert_eq!(idempotent["withheld"], "3");
     // librdkafka 2.12 keeps one produce request in flight for an idempotent
     // producer (confluentinc/librdkafka#4989), many without idempotence.
-    let in_flight = summary(&output, "in-flight");
+    let in_flight = summary_of(&output, "in-flight");
     assert_eq!(in_flight["idempotent"], "1", "{in_flight:?}");
     assert!(
         in_flight["plain"].parse::<u32>().is_ok_and(|n| n > 5),

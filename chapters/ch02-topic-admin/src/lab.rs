@@ -31,6 +31,16 @@ pub async fn wait_for_partition_count(admin: &Admin, topic: &str, expected: usiz
         .with_context(|| format!("waiting for {expected} partitions of {topic}"))
 }
 
+/// Waits until metadata shows `topic` with a leader for every partition.
+/// CreateTopics answers once the controller has recorded the topic; the
+/// broker that serves DescribeConfigs learns it a moment later, and asked
+/// too early it describes a topic without its configs.
+pub async fn wait_until_visible(admin: &Admin, topic: &str) -> Result<()> {
+    wait_for_leaders(admin.inner(), topic, None, ADMIN_TIMEOUT)
+        .await
+        .with_context(|| format!("waiting for topic {topic} to appear in the metadata"))
+}
+
 /// The keys whose partition differs between two placements.
 pub fn moved<'a>(
     keys: &[&'a str],

@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use ch02_topic_admin::lab::{moved, wait_for_partition_count};
+use ch02_topic_admin::lab::{moved, wait_for_partition_count, wait_until_visible};
 use ch02_topic_admin::{
     Admin, Created, TopicSpec, admin_client, create_topic, describe_topic_configs, grow_partitions,
     key_placement,
@@ -90,6 +90,7 @@ async fn create_and_describe(admin: &Admin, spec: &TopicSpec, brokers: usize) ->
             .join(", ")
     );
     let created = create_topic(admin, spec, brokers).await?;
+    wait_until_visible(admin, &spec.name).await?;
     match created {
         Created::Created => println!("  created"),
         Created::AlreadyExists => println!(

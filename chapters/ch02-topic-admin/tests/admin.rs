@@ -1,6 +1,6 @@
 //! Chapter 二.1's claims, proven on a real Apache Kafka broker.
 
-use ch02_topic_admin::lab::{partition_count, wait_for_partition_count};
+use ch02_topic_admin::lab::{partition_count, wait_for_partition_count, wait_until_visible};
 use ch02_topic_admin::{
     Created, TopicSpec, admin_client, create_topic, describe_topic_configs, grow_partitions,
     key_placement,
@@ -41,6 +41,7 @@ async fn topic_configs_are_applied_as_requested_and_the_rest_inherit_broker_defa
         .await
         .unwrap();
     assert_eq!(outcome, Created::Created);
+    wait_until_visible(&admin, &spec.name).await.unwrap();
     assert_eq!(
         partition_count(cluster.bootstrap_servers(), &spec.name).unwrap(),
         2
@@ -78,6 +79,7 @@ async fn creating_an_existing_topic_reports_already_exists_and_changes_nothing()
         create_topic(&admin, &spec, 1).await.unwrap(),
         Created::Created
     );
+    wait_until_visible(&admin, &spec.name).await.unwrap();
     spec.partitions = 5;
     spec.configs = vec![("retention.ms".into(), "60000".into())];
     assert_eq!(

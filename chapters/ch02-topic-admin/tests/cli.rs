@@ -1,21 +1,16 @@
 //! The chapter binary as a reader runs it. The assertions read the
 //! `summary:` lines the showcase prints, not its prose.
 
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
-use tutorial_lab::testing::{ChildProcess, test_cluster, unique_name};
-use tutorial_support::{EXIT_NEEDS_REAL_BROKER, parse_summary};
+use tutorial_lab::testing::{ChildProcess, summary_of, test_cluster, unique_name};
+use tutorial_support::EXIT_NEEDS_REAL_BROKER;
 
 fn chapter() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch02-topic-admin"));
     command.env("RUST_LOG", "warn,librdkafka=off");
     command
-}
-
-fn summary(output: &str, step: &str) -> BTreeMap<String, String> {
-    parse_summary(output, step).unwrap_or_else(|| panic!("no summary: {step} in:\n{output}"))
 }
 
 #[test]
@@ -29,8 +24,8 @@ fn the_chapter_runs_end_to_end_on_the_real_broker() {
     let status = child.wait(Duration::from_secs(60));
     let output = child.transcript();
     assert!(status.success(), "{output}");
-    assert_eq!(summary(&output, "create")["outcome"], "created");
-    let described = summary(&output, "describe");
+    assert_eq!(summary_of(&output, "create")["outcome"], "created");
+    let described = summary_of(&output, "describe");
     // Set by the chapter (retention.ms defaults to one day) or inherited.
     assert_eq!(
         described["retention.ms"], "86400000(topic)",
@@ -45,10 +40,10 @@ fn the_chapter_runs_end_to_end_on_the_real_broker() {
         "{described:?}"
     );
     assert_eq!(
-        summary(&output, "create-again")["outcome"],
+        summary_of(&output, "create-again")["outcome"],
         "already_exists"
     );
-    let grow = summary(&output, "grow");
+    let grow = summary_of(&output, "grow");
     assert!(
         grow["moved"].parse::<u32>().is_ok_and(|n| n > 0),
         "keys now go to a different partition: {grow:?}"

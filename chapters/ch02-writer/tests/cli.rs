@@ -6,8 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use tutorial_lab::testing::{ChildProcess, test_cluster, unique_name};
-use tutorial_support::parse_summary;
+use tutorial_lab::testing::{ChildProcess, summary_of, test_cluster, unique_name};
 
 fn chapter(brokers: &str, topic: &str, records: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch02-writer"));
@@ -16,11 +15,6 @@ fn chapter(brokers: &str, topic: &str, records: &str) -> Command {
         .env("KAFKA_BROKERS", brokers)
         .args(["--topic", topic, "--records", records]);
     command
-}
-
-/// The fields of the `summary: STEP` line, or a panic showing the output.
-fn summary(output: &str, step: &str) -> BTreeMap<String, String> {
-    parse_summary(output, step).unwrap_or_else(|| panic!("no summary: {step} in:\n{output}"))
 }
 
 /// `fields` holds exactly these values.
@@ -46,7 +40,7 @@ fn the_chapter_runs_end_to_end_on_the_real_broker() {
     let status = child.wait(Duration::from_secs(90));
     let output = child.transcript();
     assert!(status.success(), "{output}");
-    let one = summary(&output, "sync-one");
+    let one = summary_of(&output, "sync-one");
     assert!(
         one["partition"]
             .parse::<i32>()
@@ -55,7 +49,7 @@ fn the_chapter_runs_end_to_end_on_the_real_broker() {
     );
     // The sixth record of the batch is larger than message.max.bytes.
     assert_fields(
-        &summary(&output, "sync-batch"),
+        &summary_of(&output, "sync-batch"),
         &[
             ("sent", "10"),
             ("delivered", "9"),
@@ -64,7 +58,7 @@ fn the_chapter_runs_end_to_end_on_the_real_broker() {
         ],
     );
     assert_fields(
-        &summary(&output, "async"),
+        &summary_of(&output, "async"),
         &[
             ("enqueued", "20000"),
             ("delivered", "20000"),
@@ -72,7 +66,7 @@ fn the_chapter_runs_end_to_end_on_the_real_broker() {
         ],
     );
     assert_fields(
-        &summary(&output, "drop-without-flush"),
+        &summary_of(&output, "drop-without-flush"),
         &[("queued", "1000"), ("delivered", "0"), ("failed", "1000")],
     );
 }
@@ -92,7 +86,7 @@ fn sigint_during_the_asynchronous_run_flushes_what_was_queued() {
     let status = child.wait(Duration::from_secs(60));
     let output = child.transcript();
     assert!(status.success(), "{output}");
-    let interrupted = summary(&output, "interrupted");
+    let interrupted = summary_of(&output, "interrupted");
     assert_eq!(interrupted["failed"], "0", "{interrupted:?}");
     assert!(
         interrupted["delivered"].parse::<u64>().is_ok_and(|n| n > 0),
@@ -111,15 +105,15 @@ fn on_the_mock_cluster_every_step_runs() {
     assert!(status.success(), "{output}");
     assert!(output.contains("MOCK CLUSTER"), "{output}");
     assert_fields(
-        &summary(&output, "sync-batch"),
+        &summary_of(&output, "sync-batch"),
         &[("delivered", "9"), ("too_large", "1")],
     );
     assert_fields(
-        &summary(&output, "async"),
+        &summary_of(&output, "async"),
         &[("enqueued", "2000"), ("delivered", "2000"), ("failed", "0")],
     );
     assert_fields(
-        &summary(&output, "drop-without-flush"),
+        &summary_of(&output, "drop-without-flush"),
         &[("delivered", "0"), ("failed", "1000")],
     );
 }
