@@ -78,7 +78,7 @@ impl Client {
 
     /// Whether this client can run `role` with these producer settings:
     /// only `BaseConsumer` of ours consumes, and kafka-go has no idempotent
-    /// producer.
+    /// producer (segmentio/kafka-go#233, open).
     pub fn supports(self, role: Role, producer: Option<&ProducerSpec>) -> bool {
         match (self, role) {
             (Client::RustThreaded | Client::RustFuture, Role::Consume) => false,
