@@ -329,7 +329,8 @@ async fn sync_trap(cluster: &Cluster, programs: &Programs, mode: Mode) -> Result
         let what = format!("{} sync-trap", client.label(Role::Produce));
         let result = blocking(programs, spec, &what).await?.result;
         eprintln!(
-            "trap: {what} {linger_ms:?}: {:.1} ms per call",
+            "trap: {what}, batch timer {}: {:.1} ms per call",
+            linger_ms.map_or("default".to_string(), |ms| format!("{ms} ms")),
             result.p50_ms.unwrap_or(0.0)
         );
         rows.push(TrapRun {
