@@ -5,7 +5,7 @@
 //! - `test`: every check the project makes, ending in a pass/fail summary.
 //! - `tour`: run the chapters in order against a broker.
 //! - `book`: build (or serve) the mdBook.
-//! - `bench`: chapter 四 配置调优's benchmark against the Java client and kafka-go.
+//! - `bench`: the benchmark lab (labs/bench, 附录 E): rdkafka against the Java client and kafka-go.
 
 mod bench;
 mod book;
@@ -41,7 +41,7 @@ enum Command {
     Tour(tour::TourArgs),
     /// Build the mdBook (installing the pinned mdbook if needed); --serve to read it locally
     Book(book::BookArgs),
-    /// Benchmark our client against Kafka's Java perf tools and kafka-go (chapter 四 配置调优)
+    /// The benchmark lab (labs/bench, 附录 E): our client against Kafka's Java perf tools and kafka-go
     Bench(bench::BenchArgs),
 }
 
