@@ -22,8 +22,8 @@ async fn main() -> ExitCode {
         Err(error) => {
             eprintln!("error: {error}");
             eprintln!(
-                "Is a Kafka broker running at {brokers}? Start one with `cargo xtask kafka up` \
-                 (in the tutorial's repository) or `docker compose up -d`."
+                "Is a Kafka broker running at {brokers}? In the tutorial's repository, start \
+                 one with `cargo xtask kafka up` or `docker compose up -d`; or set KAFKA_BROKERS."
             );
             ExitCode::FAILURE
         }
@@ -81,10 +81,10 @@ async fn run(brokers: &str, topic: &str) -> Result<(), Box<dyn Error>> {
     if let (0, Some(error)) = (received, last_error) {
         return Err(format!("no records, and the last error was: {error}").into());
     }
-    // Commit what is stored but not yet committed by the background timer,
-    // before leaving. NoOffset: nothing new to commit (the timer was faster,
-    // or there was nothing to read). A synchronous commit blocks, so it runs
-    // on tokio's blocking pool.
+    // Before leaving, commit what the background timer has not committed yet
+    // (NoOffset: nothing new to commit). The synchronous commit blocks, and so
+    // does leaving the group when the consumer is dropped: both run on tokio's
+    // blocking pool.
     let commit =
         tokio::task::spawn_blocking(move || consumer.commit_consumer_state(CommitMode::Sync));
     match commit.await? {

@@ -20,8 +20,8 @@ async fn main() -> ExitCode {
         Err(error) => {
             eprintln!("error: {error}");
             eprintln!(
-                "Is a Kafka broker running at {brokers}? Start one with `cargo xtask kafka up` \
-                 (in the tutorial's repository) or `docker compose up -d`."
+                "Is a Kafka broker running at {brokers}? In the tutorial's repository, start \
+                 one with `cargo xtask kafka up` or `docker compose up -d`; or set KAFKA_BROKERS."
             );
             ExitCode::FAILURE
         }
