@@ -89,50 +89,58 @@ pub fn checks(bootstrap: &str) -> Report {
         build.as_ref().map(|_| ()).map_err(clone_error),
     ));
     let bin = build.map(|(bin, _)| bin);
-    let topic = format!("quickstart-{}", unique_suffix());
-    let sent = bin.as_ref().map_err(clone_error).and_then(|bin| {
-        let run = run_bounded(program(bin, "producer", bootstrap, &topic), RUN_LIMIT)?;
-        run.succeeded()?;
-        let sent = records(&run.stdout, "sent");
-        if sent.is_empty() {
-            bail!("the producer printed no `sent` line:\n{}", run.transcript());
-        }
-        Ok(sent)
-    });
-    checks.push(Check::new(
-        "quickstart producer delivers its records",
-        sent.as_ref().map(|_| ()).map_err(clone_error),
-    ));
-    checks.push(Check::new(
-        "quickstart consumer prints every record the producer sent",
-        sent.map_err(|e| clone_error(&e)).and_then(|sent| {
-            let bin = bin.as_ref().map_err(clone_error)?;
-            consumer_saw_all(bin, bootstrap, &topic, sent)
-        }),
-    ));
-    let (producer, consumer) = match &bin {
+    // The runs without a broker wait about 10 s each, so they run alongside
+    // the round trip on the real broker.
+    let results: [Result<()>; 4] = match &bin {
         Ok(bin) => std::thread::scope(|s| {
             let producer = s.spawn(|| fails_clearly(bin, "producer"));
             let consumer = s.spawn(|| fails_clearly(bin, "consumer"));
-            (join(producer), join(consumer))
+            let (sent, received) = round_trip(bin, bootstrap);
+            [sent, received, join(producer), join(consumer)]
         }),
-        Err(e) => (Err(clone_error(e)), Err(clone_error(e))),
+        Err(e) => std::array::from_fn(|_| Err(clone_error(e))),
     };
-    checks.push(Check::new(
+    let names = [
+        "quickstart producer delivers its records",
+        "quickstart consumer prints every record the producer sent",
         "quickstart producer without a broker: clear error in seconds",
-        producer,
-    ));
-    checks.push(Check::new(
         "quickstart consumer without a broker: clear error in seconds",
-        consumer,
-    ));
+    ];
+    for (name, result) in names.into_iter().zip(results) {
+        checks.push(Check::new(name, result));
+    }
     Report { checks, build_time }
+}
+
+/// The producer, then the consumer, on a topic of this run's own: did the
+/// producer deliver, and did the consumer print every record it delivered?
+fn round_trip(bin: &Path, bootstrap: &str) -> (Result<()>, Result<()>) {
+    let topic = format!("quickstart-{}", unique_suffix());
+    let sent = run_bounded(program(bin, "producer", bootstrap, &topic), RUN_LIMIT)
+        .and_then(|run| {
+            run.succeeded()?;
+            let sent = records(&run.stdout, "sent");
+            if sent.is_empty() {
+                bail!("printed no `sent` line:\n{}", run.transcript());
+            }
+            Ok(sent)
+        })
+        .context("producer");
+    match sent {
+        Ok(sent) => (Ok(()), consumer_saw_all(bin, bootstrap, &topic, sent)),
+        Err(error) => {
+            let not_run = clone_error(&error);
+            (Err(error), Err(not_run))
+        }
+    }
 }
 
 /// `anyhow::Error` is not `Clone`; a failed step is reported again, as text,
 /// by the checks that depend on it.
 fn clone_error(error: &anyhow::Error) -> anyhow::Error {
-    anyhow::anyhow!("not run: an earlier step failed ({error:#})")
+    let first_line = format!("{error:#}");
+    let first_line = first_line.lines().next().unwrap_or_default();
+    anyhow::anyhow!("not run: an earlier step failed ({first_line})")
 }
 
 fn join(handle: std::thread::ScopedJoinHandle<'_, Result<()>>) -> Result<()> {
@@ -289,10 +297,10 @@ fn records(output: &str, verb: &str) -> Vec<Record> {
 }
 
 fn consumer_saw_all(bin: &Path, bootstrap: &str, topic: &str, sent: Vec<Record>) -> Result<()> {
-    let run = run_bounded(program(bin, "consumer", bootstrap, topic), RUN_LIMIT)?;
-    run.succeeded()?;
-    let received: BTreeSet<Record> = records(&run.stdout, "received").into_iter().collect();
-    let missing: Vec<&Record> = sent.iter().filter(|r| !received.contains(r)).collect();
+    let run =
+        run_bounded(program(bin, "consumer", bootstrap, topic), RUN_LIMIT).context("consumer")?;
+    run.succeeded().context("consumer")?;
+    let missing = not_received(&sent, &run.stdout);
     if !missing.is_empty() {
         bail!(
             "{} of {} records sent were not printed by the consumer: {missing:?}\n{}",
@@ -302,6 +310,12 @@ fn consumer_saw_all(bin: &Path, bootstrap: &str, topic: &str, sent: Vec<Record>)
         );
     }
     Ok(())
+}
+
+/// The records of `sent` that the consumer's `output` does not show.
+fn not_received<'a>(sent: &'a [Record], output: &str) -> Vec<&'a Record> {
+    let received: BTreeSet<Record> = records(output, "received").into_iter().collect();
+    sent.iter().filter(|r| !received.contains(r)).collect()
 }
 
 /// With no broker at `NO_BROKER`, `name` must exit non-zero in time, say
@@ -385,11 +399,20 @@ fn run_bounded(mut command: Command, limit: Duration) -> Result<Run> {
         stderr: stderr.join().unwrap_or_default(),
         elapsed: started.elapsed(),
     };
-    let program = command.get_program().to_string_lossy();
-    println!("    $ {program} ({:.1} s)", run.elapsed.as_secs_f64());
+    // One print per run: runs on other threads must not interleave with it.
+    let env: String = command
+        .get_envs()
+        .filter_map(|(name, value)| Some(format!("{}={} ", name.to_str()?, value?.to_str()?)))
+        .collect();
+    let mut echo = format!(
+        "    $ {env}{} ({:.1} s)\n",
+        command.get_program().to_string_lossy(),
+        run.elapsed.as_secs_f64()
+    );
     for line in run.stdout.lines().chain(run.stderr.lines()) {
-        println!("      {line}");
+        echo.push_str(&format!("      {line}\n"));
     }
+    print!("{echo}");
     Ok(run)
 }
 
@@ -430,6 +453,23 @@ mod tests {
         assert_eq!(records(out, "sent"), vec![record.clone()]);
         assert_eq!(records(out, "received"), vec![record]);
         assert!(records("sent nothing", "sent").is_empty());
+    }
+
+    #[test]
+    fn a_record_the_consumer_did_not_print_is_missing() {
+        let sent = records(
+            "sent key=a value=x partition=0 offset=0\nsent key=b value=y partition=1 offset=0\n",
+            "sent",
+        );
+        let all = "received key=b value=y partition=1 offset=0\n\
+                   received key=a value=x partition=0 offset=0\n";
+        assert!(not_received(&sent, all).is_empty());
+        let one_short = "received key=b value=y partition=1 offset=0\n";
+        assert_eq!(not_received(&sent, one_short), vec![&sent[0]]);
+        // Same key and value at another offset is another record.
+        let elsewhere = "received key=a value=x partition=0 offset=1\n\
+                         received key=b value=y partition=1 offset=0\n";
+        assert_eq!(not_received(&sent, elsewhere), vec![&sent[0]]);
     }
 
     #[test]
