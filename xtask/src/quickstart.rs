@@ -14,7 +14,8 @@
 //! 4. Without a broker, both programs fail within seconds with a message that
 //!    names the address and how to start a broker, not a panic.
 //!
-//! Every step is bounded; each numbered check counts as one test.
+//! Every step is bounded; each check counts as one test. The run's topic
+//! is deleted afterwards (best effort, with Kafka's own tool).
 
 use std::collections::BTreeSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -126,12 +127,36 @@ fn round_trip(bin: &Path, bootstrap: &str) -> (Result<()>, Result<()>) {
             Ok(sent)
         })
         .context("producer");
-    match sent {
+    let outcome = match sent {
         Ok(sent) => (Ok(()), consumer_saw_all(bin, bootstrap, &topic, sent)),
         Err(error) => {
             let not_run = clone_error(&error);
             (Err(error), Err(not_run))
         }
+    };
+    delete_topic(bootstrap, &topic);
+    outcome
+}
+
+/// Removes this run's topic with Kafka's own tool, best effort: a leftover
+/// topic harms nothing, so failing to delete it is only a warning.
+fn delete_topic(bootstrap: &str, topic: &str) {
+    let deleted = kafka_layout::tool_command("topics")
+        .map_err(anyhow::Error::from)
+        .and_then(|mut command| {
+            command.args([
+                "--bootstrap-server",
+                bootstrap,
+                "--delete",
+                "--topic",
+                topic,
+            ]);
+            run_bounded(command, RUN_LIMIT)?.succeeded()
+        });
+    if let Err(error) = deleted {
+        let first_line = format!("{error:#}");
+        let first_line = first_line.lines().next().unwrap_or_default();
+        println!("    warning: topic {topic} left on the broker ({first_line})");
     }
 }
 
