@@ -14,8 +14,8 @@
 //! 4. Without a broker, both programs fail within seconds with a message that
 //!    names the address and how to start a broker, not a panic.
 //!
-//! Every step is bounded; each check counts as one test. The run's topic
-//! is deleted afterwards (best effort, with Kafka's own tool).
+//! Every run of the two programs is bounded; each check counts as one test.
+//! The run's topic is deleted afterwards (best effort, with Kafka's own tool).
 
 use std::collections::BTreeSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -127,15 +127,17 @@ fn round_trip(bin: &Path, bootstrap: &str) -> (Result<()>, Result<()>) {
             Ok(sent)
         })
         .context("producer");
-    let outcome = match sent {
-        Ok(sent) => (Ok(()), consumer_saw_all(bin, bootstrap, &topic, sent)),
+    match sent {
+        Ok(sent) => {
+            let received = consumer_saw_all(bin, bootstrap, &topic, sent);
+            delete_topic(bootstrap, &topic);
+            (Ok(()), received)
+        }
         Err(error) => {
             let not_run = clone_error(&error);
             (Err(error), Err(not_run))
         }
-    };
-    delete_topic(bootstrap, &topic);
-    outcome
+    }
 }
 
 /// Removes this run's topic with Kafka's own tool, best effort: a leftover
@@ -151,7 +153,7 @@ fn delete_topic(bootstrap: &str, topic: &str) {
                 "--topic",
                 topic,
             ]);
-            run_bounded(command, RUN_LIMIT)?.succeeded()
+            run_bounded(command, Duration::from_secs(30))?.succeeded()
         });
     if let Err(error) = deleted {
         let first_line = format!("{error:#}");
