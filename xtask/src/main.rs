@@ -12,6 +12,7 @@ mod book;
 mod book_checks;
 mod kafka;
 mod paths;
+mod quickstart;
 mod test;
 mod tour;
 
@@ -35,7 +36,7 @@ enum Command {
     /// Run a local Apache Kafka cluster from Maven Central artifacts
     #[command(subcommand)]
     Kafka(kafka::KafkaCommand),
-    /// fmt + clippy + single-node tests + three-node tests + book checks, with a summary
+    /// fmt + clippy + single-node tests + the quickstart + three-node tests + book checks, with a summary
     Test(test::TestArgs),
     /// Run every chapter in order against a broker (starting one if none answers)
     Tour(tour::TourArgs),
