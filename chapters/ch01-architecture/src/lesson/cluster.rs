@@ -68,17 +68,7 @@ pub async fn create_topic(
     let results = admin.create_topics([&new_topic], &options).await?;
     match results.into_iter().next() {
         Some(Ok(_)) => {
-            // CreateTopics returns once the controller has recorded the
-            // topic; the brokers learn about it a moment later. Wait until
-            // every partition has a leader before using it.
-            let expected = Some(partitions as usize);
-            tutorial_support::topics::wait_for_leaders(
-                admin.inner(),
-                topic,
-                expected,
-                REQUEST_TIMEOUT,
-            )
-            .await?;
+            wait_for_leaders(bootstrap, topic).await?;
             Ok(TopicOutcome::Created)
         }
         Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => Ok(TopicOutcome::AlreadyExisted),
