@@ -4,8 +4,9 @@
 //! to read: the committed offset. Whether a crash loses records or repeats
 //! them depends only on *when* that offset moves relative to processing.
 //! Three patterns, each a complete read loop you can copy: the defaults
-//! (auto-commit), a synchronous commit after processing, and storing the
-//! offset after processing while the background auto-commit sends it.
+//! (auto-commit), (a) storing the offset after processing while the
+//! background auto-commit sends it, and (b) a synchronous commit after
+//! processing.
 //!
 //! `process` is your processing step (a database write, a call to another
 //! service): an async closure that gets each record and may fail.
@@ -38,7 +39,7 @@ pub fn group_member(bootstrap: &str, group: &str) -> ClientConfig {
 // ANCHOR_END: group_member
 
 // ANCHOR: auto_commit
-/// Pattern ①, librdkafka's defaults: `enable.auto.offset.store=true` stores
+/// The defaults (librdkafka's): `enable.auto.offset.store=true` stores
 /// a record's offset+1 when `recv` hands it out, `enable.auto.commit=true`
 /// commits what is stored every `auto.commit.interval.ms` (5 s) in the
 /// background. The offset can move past a record before it is processed:
@@ -68,8 +69,40 @@ pub async fn consume_auto_commit<C: ConsumerContext + 'static>(
 }
 // ANCHOR_END: auto_commit
 
+// ANCHOR: store_after_processing
+/// (a) Store after processing: `enable.auto.offset.store=false`, and
+/// `store_offset_from_message` (offset+1) once a record is processed; the
+/// background auto-commit sends what is stored. At-least-once; the number of
+/// commits does not grow with the number of records.
+pub fn store_after_config(bootstrap: &str, group: &str) -> ClientConfig {
+    let mut config = group_member(bootstrap, group);
+    config.set("enable.auto.offset.store", "false");
+    config
+}
+
+pub async fn consume_and_store<C: ConsumerContext + 'static>(
+    consumer: &StreamConsumer<C>,
+    stop: &CancellationToken,
+    mut process: impl AsyncFnMut(&BorrowedMessage<'_>) -> Result<()>,
+) -> Result<u64> {
+    let mut processed = 0;
+    loop {
+        let message = tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            message = consumer.recv() => message?,
+        };
+        process(&message).await?;
+        consumer.store_offset_from_message(&message)?;
+        processed += 1;
+    }
+    commit_and_leave(consumer)?;
+    Ok(processed)
+}
+// ANCHOR_END: store_after_processing
+
 // ANCHOR: commit_after_processing
-/// Pattern ②, commit after processing: `enable.auto.commit=false`, and a
+/// (b) Commit after processing: `enable.auto.commit=false`, and a
 /// synchronous commit of offset+1 once a record is processed — the broker
 /// has it before the next record is read. At-least-once; one round trip
 /// per record.
@@ -100,38 +133,6 @@ pub async fn consume_and_commit<C: ConsumerContext + 'static>(
     Ok(processed)
 }
 // ANCHOR_END: commit_after_processing
-
-// ANCHOR: store_after_processing
-/// Pattern ③, store after processing: `enable.auto.offset.store=false`, and
-/// `store_offset_from_message` (offset+1) once a record is processed; the
-/// background auto-commit sends what is stored. At-least-once; the number of
-/// commits does not grow with the number of records.
-pub fn store_after_config(bootstrap: &str, group: &str) -> ClientConfig {
-    let mut config = group_member(bootstrap, group);
-    config.set("enable.auto.offset.store", "false");
-    config
-}
-
-pub async fn consume_and_store<C: ConsumerContext + 'static>(
-    consumer: &StreamConsumer<C>,
-    stop: &CancellationToken,
-    mut process: impl AsyncFnMut(&BorrowedMessage<'_>) -> Result<()>,
-) -> Result<u64> {
-    let mut processed = 0;
-    loop {
-        let message = tokio::select! {
-            biased;
-            () = stop.cancelled() => break,
-            message = consumer.recv() => message?,
-        };
-        process(&message).await?;
-        consumer.store_offset_from_message(&message)?;
-        processed += 1;
-    }
-    commit_and_leave(consumer)?;
-    Ok(processed)
-}
-// ANCHOR_END: store_after_processing
 
 // ANCHOR: on_shutdown
 /// Leaving on purpose (Ctrl-C, SIGTERM, end of input): commit what is
