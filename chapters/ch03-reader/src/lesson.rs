@@ -107,20 +107,27 @@ pub async fn read_stream(
 // ANCHOR_END: stream_form
 
 // ANCHOR: assign_at_offset
-/// No group: name the partition and the offset. Nothing is coordinated or
-/// committed; this is how a tool replays or inspects a partition.
-/// (librdkafka still wants a `group.id` to accept `assign`; it never joins it.)
+/// A consumer that reads without a group: nothing is coordinated or
+/// committed. (librdkafka still wants a `group.id` to accept `assign`; it
+/// never joins it.)
+fn groupless(bootstrap: &str) -> Result<StreamConsumer> {
+    let consumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "ch03-reader-assign")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    Ok(consumer)
+}
+
+/// No group: name the partition and the offset. This is how a tool replays
+/// or inspects a partition.
 pub async fn read_from_offset(
     bootstrap: &str,
     topic: &str,
     partition: i32,
     offset: i64,
 ) -> Result<OwnedMessage> {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "ch03-reader-assign")
-        .set("enable.auto.commit", "false")
-        .create()?;
+    let consumer = groupless(bootstrap)?;
     let mut assignment = TopicPartitionList::new();
     assignment.add_partition_offset(topic, partition, Offset::Offset(offset))?;
     consumer.assign(&assignment)?;
@@ -141,11 +148,7 @@ pub async fn read_from_time(
     partition: i32,
     timestamp_ms: i64,
 ) -> Result<OwnedMessage> {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "ch03-reader-assign")
-        .set("enable.auto.commit", "false")
-        .create()?;
+    let consumer = groupless(bootstrap)?;
     let mut query = TopicPartitionList::new();
     // In a query, the "offset" field carries the timestamp.
     query.add_partition_offset(topic, partition, Offset::Offset(timestamp_ms))?;
