@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ch03_rebalance::{Group, Protocol, produce};
+use ch03_rebalance::lab::{Group, produce};
+use ch03_rebalance::lesson::Protocol;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tutorial_lab::testing::{ChildProcess, TestTopic, test_cluster, unique_name};
@@ -116,7 +117,7 @@ async fn a_killed_members_partitions_move_after_the_session_timeout_and_nothing_
         repeated, uncommitted,
         "exactly the dead member's uncommitted work is repeated"
     );
-    drop(group);
+    group.close().await.unwrap();
 }
 
 fn committed_offsets(bootstrap: &str, topic: &str, group: &str) -> BTreeMap<i32, i64> {
