@@ -14,10 +14,10 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use rdkafka::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer};
-use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::error::{KafkaResult, RDKafkaErrorCode};
 use rdkafka::message::BorrowedMessage;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 // ANCHOR: group_member
@@ -100,6 +100,34 @@ pub async fn consume_and_store<C: ConsumerContext + 'static>(
     Ok(processed)
 }
 // ANCHOR_END: store_after_processing
+
+// ANCHOR: store_by_hand
+/// Storing "processed up to `offset`" without the message at hand: two
+/// calls, two conventions. `store_offset` is librdkafka's
+/// `rd_kafka_offset_store`, which stores `offset + 1` itself — pass the
+/// record's own offset (as `store_offset_from_message` does).
+pub fn store_processed<C: ConsumerContext>(
+    consumer: &StreamConsumer<C>,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+) -> KafkaResult<()> {
+    consumer.store_offset(topic, partition, offset)
+}
+
+/// `store_offsets` is `rd_kafka_offsets_store`, which stores each offset
+/// of the list as it is: put the next offset to read, `offset + 1`, in it.
+pub fn store_processed_list<C: ConsumerContext>(
+    consumer: &StreamConsumer<C>,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+) -> KafkaResult<()> {
+    let mut next = TopicPartitionList::new();
+    next.add_partition_offset(topic, partition, Offset::Offset(offset + 1))?;
+    consumer.store_offsets(&next)
+}
+// ANCHOR_END: store_by_hand
 
 // ANCHOR: commit_after_processing
 /// (b) Commit after processing: `enable.auto.commit=false`, and a
