@@ -1,18 +1,19 @@
 //! 三.2 位移管理：自动提交与手动提交 — the showcase.
 //!
 //! `cargo run -p ch03-manual-commit` produces 1000 records, then for each of
-//! three offset strategies starts a consumer (a child process), kills it
-//! with SIGKILL in the middle of its work, lets a fresh consumer of the same
-//! group take over, and counts what was lost and what was processed twice.
-//! Then it measures what each strategy costs.
+//! three offset strategies and two crash points (a record handed out but not
+//! processed; processed but its offset not yet stored or committed) starts a
+//! consumer (a child process), kills it there with SIGKILL, lets a fresh
+//! consumer of the same group take over, and counts what was lost and what
+//! was processed twice. Then it measures what each strategy costs.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
 use ch03_manual_commit::lab::{
-    CommitCounter, Drill, Mode, Reader, SETTINGS, Sink, Until, consumer_config, crash_drill,
-    produce, run_worker, subscribe,
+    CommitCounter, CrashPoint, Drill, Mode, Reader, SETTINGS, Scenario, Sink, Until,
+    consumer_config, crash_drill, produce, run_worker, subscribe,
 };
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use rdkafka::consumer::Consumer;
@@ -21,7 +22,7 @@ use tutorial_support::{
     BrokerArgs, Cluster, init_tracing, print_effective, shutdown_token, summary,
 };
 
-/// 三.2 位移管理: crash a consumer on purpose under three offset strategies and count lost and repeated records
+/// 三.2 位移管理: crash a consumer on purpose under three offset strategies, at two points, and count lost and repeated records
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
@@ -59,9 +60,13 @@ struct WorkerArgs {
     /// File the "processing" appends `partition:offset:payload` lines to
     #[arg(long)]
     sink: PathBuf,
-    /// Hang (without processing) when this offset is handed out
+    /// Hang when this offset is handed out (see --stall-point), to be killed
     #[arg(long)]
     stall_at: Option<i64>,
+    /// Where to hang at --stall-at: before processing the record, or after
+    /// processing it and before its offset is stored or committed
+    #[arg(long, value_enum, default_value_t = CrashPoint::HandedOut)]
+    stall_point: CrashPoint,
     /// auto.commit.interval.ms for the auto and store-after modes
     #[arg(long, default_value_t = 5000)]
     auto_commit_interval_ms: u64,
@@ -89,7 +94,9 @@ async fn worker(args: &WorkerArgs) -> Result<()> {
     let consumer: Reader = config.create_with_context(CommitCounter::default())?;
     consumer.subscribe(&[&args.topic])?;
     let mut sink = Sink::open(&args.sink)?;
-    let until = args.stall_at.map_or(Until::Stopped, Until::StallAt);
+    let until = args.stall_at.map_or(Until::Stopped, |offset| {
+        Until::StallAt(offset, args.stall_point)
+    });
     let stop = shutdown_token();
     let report = run_worker(&consumer, &mut sink, args.mode, until, &stop).await?;
     println!(
@@ -117,25 +124,35 @@ async fn showcase(cli: &Cli) -> Result<()> {
     ensure_topic(&cluster, &topic, 1, 1, &[]).await?;
     produce(bootstrap, &topic, cli.records).await?;
     println!(
-        "\n① Crash drills: {} records in one partition; each consumer is killed (SIGKILL) when offset {} \
-         has been handed to it but not processed; a fresh consumer of the same group then takes over.",
+        "\n① Crash drills: {} records in one partition; each consumer is killed (SIGKILL) at offset {}; \
+         a fresh consumer of the same group then takes over.",
         cli.records, cli.crash_at
     );
     let work_dir = std::env::temp_dir().join(unique_name("ch03-sinks"));
     std::fs::create_dir_all(&work_dir)?;
-    for mode in Mode::ALL {
-        let sink = work_dir.join(format!("{}.txt", mode.name()));
-        let drill = crash_drill(
-            &std::env::current_exe()?,
-            bootstrap,
-            &topic,
-            mode,
-            cli.records,
+    let worker_exe = std::env::current_exe()?;
+    let scenario = Scenario {
+        worker_exe: &worker_exe,
+        bootstrap,
+        topic: &topic,
+        records: cli.records,
+        crash_at: cli.crash_at,
+    };
+    for point in CrashPoint::ALL {
+        println!(
+            "  killed when offset {} {}:",
             cli.crash_at,
-            &sink,
-        )
-        .await?;
-        print_drill(&drill);
+            match point {
+                CrashPoint::HandedOut => "has been handed out, before it is processed",
+                CrashPoint::Processed =>
+                    "has been processed, before its offset is stored or committed",
+            }
+        );
+        for mode in Mode::ALL {
+            let sink = work_dir.join(format!("{}-{}.txt", mode.name(), point.name()));
+            let drill = crash_drill(&scenario, mode, point, &sink).await?;
+            print_drill(&drill);
+        }
     }
     delete_topic(&cluster, &topic).await?;
     compare_costs(&cluster, cli.cost_records, &work_dir).await?;
@@ -146,7 +163,7 @@ async fn showcase(cli: &Cli) -> Result<()> {
 fn print_drill(drill: &Drill) {
     let lost = &drill.audit.lost;
     println!(
-        "  {:<12} killed with committed offset {:>4}; lost {:>2} {:<7}; processed twice {:>3}; \
+        "    {:<12} killed with committed offset {:>4}; lost {:>2} {:<7}; processed twice {:>3}; \
          deduplicated by offset: {} applied once each",
         drill.mode.name(),
         drill.committed_at_kill,
@@ -165,7 +182,7 @@ fn print_drill(drill: &Drill) {
         .collect::<Vec<_>>()
         .join(",");
     summary(
-        &format!("drill-{}", drill.mode.name()),
+        &format!("drill-{}-{}", drill.mode.name(), drill.point.name()),
         &[
             ("committed_at_kill", drill.committed_at_kill.to_string()),
             ("lost", lost.len().to_string()),

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ch03_manual_commit::lab::{Mode, produce, subscribe};
+use ch03_manual_commit::lab::{Mode, committed_offset, produce, subscribe};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer};
 use tutorial_lab::testing::{TestTopic, test_cluster, unique_name, within};
@@ -79,4 +79,37 @@ async fn storing_an_offset_for_a_revoked_partition_fails() {
     let store = consumer.store_offset_from_message(&message);
     let error = store.expect_err("the partition is no longer assigned");
     assert!(error.to_string().contains("Erroneous state"), "{error}");
+}
+
+/// `enable.auto.commit=false` and no commit of our own: the records are
+/// read (and their offsets stored, as by default), the consumer is closed,
+/// and the group still has no committed offset — closing commits only when
+/// auto-commit is on.
+#[tokio::test]
+async fn without_auto_commit_and_without_a_commit_the_group_offset_never_moves() {
+    let cluster = test_cluster();
+    let topic = TestTopic::create(&cluster, "ch03-nocommit", 1, 1).await;
+    produce(cluster.bootstrap_servers(), &topic.name, 3)
+        .await
+        .unwrap();
+    let group = unique_name("ch03-g");
+    let consumer = subscribe(
+        cluster.bootstrap_servers(),
+        &topic.name,
+        &group,
+        Mode::SyncCommit,
+    )
+    .unwrap();
+    for _ in 0..3 {
+        within(Duration::from_secs(30), "a record", consumer.recv())
+            .await
+            .unwrap();
+    }
+    tokio::task::spawn_blocking(move || drop(consumer))
+        .await
+        .unwrap();
+    assert_eq!(
+        committed_offset(cluster.bootstrap_servers(), &topic.name, &group).unwrap(),
+        None
+    );
 }

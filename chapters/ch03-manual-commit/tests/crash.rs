@@ -1,16 +1,22 @@
 //! Crash drills on a real broker: a worker process is killed with SIGKILL
-//! when offset 200 of 400 has been handed to it but not processed; a fresh
-//! consumer of the same group resumes. The sink file counts what happened.
+//! at offset 200 of 400 — when the record has been handed to it but not
+//! processed, or (second crash point) processed but its offset not yet
+//! committed; a fresh consumer of the same group resumes. The sink file
+//! counts what happened.
 
 use std::path::PathBuf;
 
-use ch03_manual_commit::lab::{Drill, Mode, crash_drill, produce};
+use ch03_manual_commit::lab::{CrashPoint, Drill, Mode, Scenario, crash_drill, produce};
 use tutorial_lab::testing::{TestTopic, test_cluster, unique_name};
 
 const RECORDS: i64 = 400;
 const CRASH_AT: i64 = 200;
 
 async fn drill(mode: Mode) -> Drill {
+    drill_at(mode, CrashPoint::HandedOut).await
+}
+
+async fn drill_at(mode: Mode, point: CrashPoint) -> Drill {
     let cluster = test_cluster();
     let topic = TestTopic::create(&cluster, "ch03-crash", 1, 1).await;
     produce(cluster.bootstrap_servers(), &topic.name, RECORDS)
@@ -20,18 +26,15 @@ async fn drill(mode: Mode) -> Drill {
     std::fs::create_dir_all(&dir).unwrap();
     let sink = dir.join("sink.txt");
     let exe = PathBuf::from(env!("CARGO_BIN_EXE_ch03-manual-commit"));
-    let result = crash_drill(
-        &exe,
-        cluster.bootstrap_servers(),
-        &topic.name,
-        mode,
-        RECORDS,
-        CRASH_AT,
-        &sink,
-    )
-    .await
-    .unwrap();
-    println!("{mode:?}: {result:?}");
+    let scenario = Scenario {
+        worker_exe: &exe,
+        bootstrap: cluster.bootstrap_servers(),
+        topic: &topic.name,
+        records: RECORDS,
+        crash_at: CRASH_AT,
+    };
+    let result = crash_drill(&scenario, mode, point, &sink).await.unwrap();
+    println!("{mode:?} at {point:?}: {result:?}");
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -71,7 +74,7 @@ async fn storing_offsets_after_processing_loses_nothing_and_repeats_only_uncommi
 }
 
 #[tokio::test]
-async fn committing_synchronously_after_processing_loses_and_repeats_nothing() {
+async fn a_synchronous_commit_after_processing_repeats_nothing_when_killed_before_processing() {
     let result = drill(Mode::SyncCommit).await;
     assert_eq!(
         result.committed_at_kill, CRASH_AT,
@@ -79,4 +82,25 @@ async fn committing_synchronously_after_processing_loses_and_repeats_nothing() {
     );
     assert!(result.audit.lost.is_empty());
     assert_eq!(result.audit.extra_deliveries, 0);
+}
+
+/// The same mode, killed one step later: the record is processed, its
+/// commit not yet sent. The committed offset still points at it, so the
+/// next member processes it again — at-least-once, not exactly-once.
+#[tokio::test]
+async fn a_synchronous_commit_after_processing_repeats_the_record_processed_but_not_yet_committed()
+{
+    let result = drill_at(Mode::SyncCommit, CrashPoint::Processed).await;
+    assert_eq!(result.committed_at_kill, CRASH_AT);
+    assert!(result.audit.lost.is_empty());
+    assert_eq!(
+        result.audit.duplicated.iter().copied().collect::<Vec<_>>(),
+        vec![CRASH_AT],
+        "the record processed just before the kill is processed twice"
+    );
+    assert_eq!(result.audit.extra_deliveries, 1);
+    assert_eq!(
+        result.applied_after_dedupe as i64, RECORDS,
+        "deduplication by offset removes the repeat"
+    );
 }

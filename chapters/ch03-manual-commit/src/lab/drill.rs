@@ -1,9 +1,10 @@
 //! One crash drill: a worker process consumes a one-partition topic in one
-//! mode; when a given offset has been handed to it — but not processed — it
-//! is killed with SIGKILL (for the auto mode, once the background
-//! auto-commit has moved past that offset). Then a fresh consumer of the
-//! same group takes over from the committed offset and runs to the end.
-//! The sink file tells what was lost and what was repeated.
+//! mode; at a given offset it stops at a crash point — the record handed
+//! out but not processed, or processed but its offset not yet stored or
+//! committed — and is killed there with SIGKILL (for the auto mode, once the
+//! background auto-commit has moved past that offset). Then a fresh
+//! consumer of the same group takes over from the committed offset and runs
+//! to the end. The sink file tells what was lost and what was repeated.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -14,13 +15,15 @@ use anyhow::{Context, Result, bail};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    Audit, Mode, Sink, Until, apply_deduplicated, audit, committed_offset, run_worker, subscribe,
+    Audit, CrashPoint, Mode, Sink, Until, apply_deduplicated, audit, committed_offset, run_worker,
+    subscribe,
 };
 
 /// The outcome of one crash drill.
 #[derive(Debug, Clone)]
 pub struct Drill {
     pub mode: Mode,
+    pub point: CrashPoint,
     /// The group's committed offset right after the kill.
     pub committed_at_kill: i64,
     pub audit: Audit,
@@ -28,18 +31,34 @@ pub struct Drill {
     pub applied_after_dedupe: usize,
 }
 
-/// Runs the drill: `worker_exe` is this chapter's binary (its `worker`
-/// subcommand), `records` were produced to `topic`, the worker stalls and
-/// is killed at `crash_at`; `sink` is the file both consumers append to.
+/// What every drill of one run shares: `worker_exe` is this chapter's
+/// binary (its `worker` subcommand), `records` were produced to partition 0
+/// of `topic`, and the worker is killed at record `crash_at`.
+#[derive(Debug, Clone)]
+pub struct Scenario<'a> {
+    pub worker_exe: &'a Path,
+    pub bootstrap: &'a str,
+    pub topic: &'a str,
+    pub records: i64,
+    pub crash_at: i64,
+}
+
+/// Runs the drill: a worker in `mode` stalls at `point` of record
+/// `crash_at` and is killed there; `sink` is the file both consumers
+/// append to.
 pub async fn crash_drill(
-    worker_exe: &Path,
-    bootstrap: &str,
-    topic: &str,
+    scenario: &Scenario<'_>,
     mode: Mode,
-    records: i64,
-    crash_at: i64,
+    point: CrashPoint,
     sink: &Path,
 ) -> Result<Drill> {
+    let Scenario {
+        worker_exe,
+        bootstrap,
+        topic,
+        records,
+        crash_at,
+    } = *scenario;
     let group = tutorial_support::topics::unique_name(&format!("ch03-{}", mode.name()));
     let mut child = Command::new(worker_exe)
         .args([
@@ -52,6 +71,7 @@ pub async fn crash_drill(
             &group,
         ])
         .args(["--mode", mode.name(), "--stall-at", &crash_at.to_string()])
+        .args(["--stall-point", point.name()])
         .arg("--sink")
         .arg(sink)
         .stdin(Stdio::null())
@@ -62,7 +82,7 @@ pub async fn crash_drill(
     let stalled = wait_for_stall(&mut child);
     if stalled.is_ok() && mode == Mode::Auto {
         // The offset was stored when the record was handed out; the next
-        // background auto-commit sends it although nothing processed it.
+        // background auto-commit sends it whether or not it was processed.
         wait_until_committed_past(bootstrap, topic, &group, crash_at).await?;
     }
     child.kill()?;
@@ -78,6 +98,7 @@ pub async fn crash_drill(
 
     Ok(Drill {
         mode,
+        point,
         committed_at_kill,
         audit: audit(sink, records)?,
         applied_after_dedupe: apply_deduplicated(sink)?.len(),

@@ -20,7 +20,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::lesson;
-pub use drill::{Drill, crash_drill};
+pub use drill::{Drill, Scenario, crash_drill};
 pub use sink::{Audit, Sink, apply_deduplicated, audit};
 
 /// Which of the lesson's three patterns a consumer follows.
@@ -96,12 +96,45 @@ pub fn subscribe(bootstrap: &str, topic: &str, group: &str, mode: Mode) -> Resul
     Ok(consumer)
 }
 
+/// Where in the handling of one record the drill's worker stops and waits
+/// to be killed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CrashPoint {
+    /// Handed out by `recv`, not processed yet.
+    HandedOut,
+    /// Processed (its line is in the sink), but the read loop has not stored
+    /// or committed its offset yet.
+    Processed,
+}
+
+impl CrashPoint {
+    pub const ALL: [CrashPoint; 2] = [CrashPoint::HandedOut, CrashPoint::Processed];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CrashPoint::HandedOut => "handed-out",
+            CrashPoint::Processed => "processed",
+        }
+    }
+
+    /// Records the worker had processed when it was killed at `offset`.
+    pub fn processed_before_kill(self, offset: i64) -> i64 {
+        match self {
+            CrashPoint::HandedOut => offset,
+            CrashPoint::Processed => offset + 1,
+        }
+    }
+}
+
 /// When the worker stops.
 #[derive(Debug, Clone, Copy)]
 pub enum Until {
-    /// At the record with this offset: hand it out, print a marker, and hang
-    /// without processing it — a crash is about to happen.
-    StallAt(i64),
+    /// At the record with this offset, at this point of its handling: print
+    /// a marker and hang — a crash is about to happen. At
+    /// [`CrashPoint::Processed`] the record is processed first, then the
+    /// worker hangs inside `process`, so the read loop never gets to store
+    /// or commit its offset.
+    StallAt(i64, CrashPoint),
     /// When every partition's position reached its high watermark at start.
     CaughtUp,
     /// Only when `stop` is cancelled (Ctrl-C, SIGTERM).
@@ -131,20 +164,27 @@ pub async fn run_worker(
     let done = stop.child_token();
     let target = match until {
         Until::CaughtUp => end_offsets(consumer)?,
-        Until::StallAt(_) | Until::Stopped => BTreeMap::new(),
+        Until::StallAt(..) | Until::Stopped => BTreeMap::new(),
     };
     if matches!(until, Until::CaughtUp) && caught_up(&target, &BTreeMap::new()) {
         done.cancel();
     }
     let mut reached: BTreeMap<i32, i64> = BTreeMap::new();
     let process = async |message: &BorrowedMessage<'_>| -> Result<()> {
-        if let Until::StallAt(offset) = until
+        if let Until::StallAt(offset, point) = until
             && message.offset() == offset
         {
-            // Handed out, not processed. The drill kills us here.
-            println!("STALLED at offset {offset}: handed out, not processed");
+            let state = match point {
+                CrashPoint::HandedOut => "handed out, not processed",
+                CrashPoint::Processed => {
+                    sink.process(message)?;
+                    "processed, offset not yet stored or committed"
+                }
+            };
+            // The drill kills us here.
+            println!("STALLED at offset {offset}: {state}");
             stop.cancelled().await;
-            bail!("stopped while stalled at offset {offset}, which was not processed");
+            bail!("stopped while stalled at offset {offset} ({state})");
         }
         sink.process(message)?;
         reached.insert(message.partition(), message.offset() + 1);
