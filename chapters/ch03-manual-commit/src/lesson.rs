@@ -165,8 +165,9 @@ pub async fn consume_and_commit<C: ConsumerContext + 'static>(
 // ANCHOR: on_shutdown
 /// Leaving on purpose (Ctrl-C, SIGTERM, end of input): commit what is
 /// stored, synchronously, before leaving the group, so the next member
-/// starts exactly after the last processed record instead of at the last
-/// background commit.
+/// starts exactly after the last processed record. With auto-commit on,
+/// closing the consumer would commit it too; doing it here reports a
+/// failed commit, and does not depend on the consumer being closed.
 pub fn commit_and_leave<C: ConsumerContext + 'static>(consumer: &StreamConsumer<C>) -> Result<()> {
     match consumer.commit_consumer_state(CommitMode::Sync) {
         Ok(()) => {}

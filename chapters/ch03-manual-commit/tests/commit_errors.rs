@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use ch03_manual_commit::lab::{Mode, committed_offset, produce, subscribe};
+use ch03_manual_commit::lab::{
+    CommitCounter, Mode, Reader, committed_offset, consumer_config, produce, subscribe,
+};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer};
 use tutorial_lab::testing::{TestTopic, test_cluster, unique_name, within};
@@ -111,5 +113,42 @@ async fn without_auto_commit_and_without_a_commit_the_group_offset_never_moves()
     assert_eq!(
         committed_offset(cluster.bootstrap_servers(), &topic.name, &group).unwrap(),
         None
+    );
+}
+
+/// The other side of the same rule: with auto-commit on (its timer at 10
+/// minutes, so it never fires here) and no commit of our own, closing the
+/// consumer commits what was stored — librdkafka commits the stored
+/// offsets of the partitions it gives up.
+#[tokio::test]
+async fn with_auto_commit_closing_the_consumer_commits_what_was_stored() {
+    let cluster = test_cluster();
+    let topic = TestTopic::create(&cluster, "ch03-closecommit", 1, 1).await;
+    produce(cluster.bootstrap_servers(), &topic.name, 3)
+        .await
+        .unwrap();
+    let group = unique_name("ch03-g");
+    let consumer: Reader = consumer_config(cluster.bootstrap_servers(), &group, Mode::StoreAfter)
+        .set("auto.commit.interval.ms", "600000")
+        .create_with_context(CommitCounter::default())
+        .unwrap();
+    consumer.subscribe(&[&topic.name]).unwrap();
+    for _ in 0..3 {
+        let message = within(Duration::from_secs(30), "a record", consumer.recv())
+            .await
+            .unwrap();
+        consumer.store_offset_from_message(&message).unwrap();
+    }
+    assert_eq!(
+        committed_offset(cluster.bootstrap_servers(), &topic.name, &group).unwrap(),
+        None,
+        "nothing committed while reading"
+    );
+    tokio::task::spawn_blocking(move || drop(consumer))
+        .await
+        .unwrap();
+    assert_eq!(
+        committed_offset(cluster.bootstrap_servers(), &topic.name, &group).unwrap(),
+        Some(3)
     );
 }

@@ -93,6 +93,50 @@ pub struct Group {
     retired: Vec<(i32, i64)>,
     /// The contexts of members that left, for their history.
     retired_contexts: Vec<Arc<MemberContext>>,
+    /// How members commit, if not as the lesson's `join` decides.
+    committing: Option<Committing>,
+}
+
+/// The four ways the commit-on-revoke drill lets members commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committing {
+    /// `enable.auto.commit`. When on, the drill sets
+    /// `auto.commit.interval.ms` to 10 minutes: the periodic commit never
+    /// fires during a drill, so every commit seen is one made on revoke.
+    pub auto_commit: bool,
+    /// An explicit synchronous commit in `pre_rebalance`.
+    pub commit_on_revoke: bool,
+}
+
+impl Committing {
+    pub const ALL: [Committing; 4] = [
+        Committing {
+            auto_commit: true,
+            commit_on_revoke: true,
+        },
+        Committing {
+            auto_commit: true,
+            commit_on_revoke: false,
+        },
+        Committing {
+            auto_commit: false,
+            commit_on_revoke: true,
+        },
+        Committing {
+            auto_commit: false,
+            commit_on_revoke: false,
+        },
+    ];
+
+    /// `auto-commit+revoke-commit`, `auto-commit`, `revoke-commit`, `none`.
+    pub fn name(self) -> &'static str {
+        match (self.auto_commit, self.commit_on_revoke) {
+            (true, true) => "auto-commit+revoke-commit",
+            (true, false) => "auto-commit",
+            (false, true) => "revoke-commit",
+            (false, false) => "none",
+        }
+    }
 }
 
 impl Group {
@@ -106,7 +150,15 @@ impl Group {
             started: Instant::now(),
             retired: Vec::new(),
             retired_contexts: Vec::new(),
+            committing: None,
         }
+    }
+
+    /// Members that join from now on commit as `committing` says, instead of
+    /// as the lesson's `join` decides.
+    pub fn committing(mut self, committing: Committing) -> Group {
+        self.committing = Some(committing);
+        self
     }
 
     /// A new member joins (subscribes) and starts reading.
@@ -125,7 +177,19 @@ impl Group {
         for (key, value) in extra {
             config.set(*key, *value);
         }
-        let consumer = Arc::new(lesson::join(&config, name, &self.topic)?);
+        let consumer = Arc::new(match self.committing {
+            None => lesson::join(&config, name, &self.topic)?,
+            Some(committing) => {
+                config.set("enable.auto.commit", committing.auto_commit.to_string());
+                if committing.auto_commit {
+                    config.set("auto.commit.interval.ms", "600000");
+                }
+                let member: Member = config
+                    .create_with_context(MemberContext::new(name, committing.commit_on_revoke))?;
+                member.subscribe(&[&self.topic])?;
+                member
+            }
+        });
         let processed = Arc::new(Mutex::new(Vec::new()));
         let stop = CancellationToken::new();
         let task = tokio::spawn({
@@ -370,6 +434,97 @@ pub fn step_report(
         moved,
         pause,
     }
+}
+
+/// What members processed while the group changed under a steady stream
+/// of records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChurnReport {
+    pub produced: usize,
+    /// Records processed, repeats included.
+    pub processed: usize,
+    /// Distinct records processed.
+    pub distinct: usize,
+}
+
+impl ChurnReport {
+    pub fn lost(&self) -> usize {
+        self.produced.saturating_sub(self.distinct)
+    }
+
+    pub fn repeated(&self) -> usize {
+        self.processed - self.distinct
+    }
+}
+
+/// Keeps producing batches of 20 until `stop`; returns how many it produced.
+fn start_producing(
+    bootstrap: &str,
+    topic: &str,
+    stop: CancellationToken,
+) -> JoinHandle<Result<usize>> {
+    let (bootstrap, topic) = (bootstrap.to_string(), topic.to_string());
+    tokio::spawn(async move {
+        let mut produced = 0;
+        while !stop.is_cancelled() {
+            produce(&bootstrap, &topic, produced, 20).await?;
+            produced += 20;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(produced)
+    })
+}
+
+/// Members a and b share `partitions` partitions of the empty `topic`; while
+/// a producer keeps writing, c joins, then a leaves cleanly; then the
+/// remaining members read to the end. `committing` says how members commit
+/// (`None`: as the lesson does). Fails if not everything produced is
+/// processed within `limit`.
+pub async fn churn_while_producing(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    protocol: Protocol,
+    committing: Option<Committing>,
+    limit: Duration,
+) -> Result<ChurnReport> {
+    let quiet = Duration::from_secs(2);
+    let group_id = tutorial_support::topics::unique_name("ch03-churn");
+    let mut group = Group::new(bootstrap, topic, &group_id, protocol);
+    if let Some(committing) = committing {
+        group = group.committing(committing);
+    }
+    group.join("a", None)?;
+    group.join("b", None)?;
+    group.settle(partitions, quiet, limit).await?;
+    let stop = CancellationToken::new();
+    let producer = start_producing(bootstrap, topic, stop.clone());
+    group.join("c", None)?;
+    group.settle(partitions, quiet, limit).await?;
+    group.leave("a").await?;
+    group.settle(partitions, quiet, limit).await?;
+    stop.cancel();
+    let produced = producer.await??;
+    let deadline = Instant::now() + limit;
+    let distinct = |group: &Group| group.all_processed().iter().collect::<BTreeSet<_>>().len();
+    while distinct(&group) < produced {
+        if Instant::now() > deadline {
+            bail!(
+                "{protocol:?}: only {} of {produced} records processed within {limit:?}",
+                distinct(&group)
+            );
+        }
+        group.run_for(Duration::from_millis(100)).await?;
+    }
+    // Late repeats, if any, arrive now.
+    group.run_for(Duration::from_millis(500)).await?;
+    let report = ChurnReport {
+        produced,
+        processed: group.all_processed().len(),
+        distinct: distinct(&group),
+    };
+    group.close().await?;
+    Ok(report)
 }
 
 /// Produces `count` records with distinct keys; returns when all are acknowledged.

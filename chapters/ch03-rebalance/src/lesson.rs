@@ -47,7 +47,8 @@ pub fn member_config(
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
         .set("auto.offset.reset", "earliest")
-        // Offsets are stored after processing and committed on revoke.
+        // Offsets are stored after processing; the background auto-commit
+        // (and librdkafka's commit of revoked partitions) sends them.
         .set("enable.auto.offset.store", "false");
     match protocol {
         Protocol::Eager => {
@@ -87,11 +88,16 @@ pub struct Change {
 
 // ANCHOR: member_context
 /// The application's part of a rebalance. `pre_rebalance` runs before
-/// partitions are taken away: commit what was processed on them, or the next
-/// owner repeats it. `post_rebalance` runs after partitions were given. Both
-/// run inside `recv`.
+/// partitions are taken away, `post_rebalance` after partitions were given;
+/// both run inside `recv`.
 pub struct MemberContext {
     name: String,
+    /// Commit what was processed on the revoked partitions before they go.
+    /// A member with `enable.auto.commit=false` must, or the next owner
+    /// repeats it. With auto-commit on, librdkafka commits the stored
+    /// offsets of revoked partitions itself, right after `pre_rebalance`
+    /// returns (`rd_kafka_assignment_serve_removals`), so there is no need.
+    commit_on_revoke: bool,
     owned: Mutex<BTreeSet<i32>>,
     /// What the coordinator took and gave, and when (the showcase prints it).
     history: Mutex<Vec<Change>>,
@@ -102,11 +108,13 @@ impl ClientContext for MemberContext {}
 impl ConsumerContext for MemberContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(partitions) = rebalance {
-            match consumer.commit_consumer_state(CommitMode::Sync) {
-                Ok(()) => {}
-                // Nothing processed since the last commit.
-                Err(e) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::NoOffset) => {}
-                Err(e) => tracing::warn!("{}: commit on revoke failed: {e}", self.name),
+            if self.commit_on_revoke {
+                match consumer.commit_consumer_state(CommitMode::Sync) {
+                    Ok(()) => {}
+                    // Nothing processed since the last commit.
+                    Err(e) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::NoOffset) => {}
+                    Err(e) => tracing::warn!("{}: commit on revoke failed: {e}", self.name),
+                }
             }
             let ids = partition_ids(partitions);
             let mut owned = lock(&self.owned);
@@ -129,9 +137,10 @@ impl ConsumerContext for MemberContext {
 // ANCHOR_END: member_context
 
 impl MemberContext {
-    pub fn new(name: &str) -> MemberContext {
+    pub fn new(name: &str, commit_on_revoke: bool) -> MemberContext {
         MemberContext {
             name: name.to_string(),
+            commit_on_revoke,
             owned: Mutex::new(BTreeSet::new()),
             history: Mutex::new(Vec::new()),
         }
@@ -173,20 +182,25 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A group member whose context commits on revoke.
+/// A group member with the context above.
 pub type Member = StreamConsumer<MemberContext>;
 
+// ANCHOR: join
 /// Creates a member named `name` from `config` and subscribes it to `topic`:
-/// it joins the group, and the group rebalances.
+/// it joins the group, and the group rebalances. It commits on revoke
+/// itself only if `config` turned auto-commit off.
 pub fn join(config: &ClientConfig, name: &str, topic: &str) -> Result<Member> {
-    let member: Member = config.create_with_context(MemberContext::new(name))?;
+    let commit_on_revoke = config.get("enable.auto.commit") == Some("false");
+    let member: Member = config.create_with_context(MemberContext::new(name, commit_on_revoke))?;
     member.subscribe(&[topic])?;
     Ok(member)
 }
+// ANCHOR_END: join
 
 // ANCHOR: process
 /// The read loop: process each record, then store its offset (committed
-/// later: in the background, on revoke, or when leaving). Runs until `stop`
+/// later: in the background, when its partition is revoked, or when
+/// leaving). Runs until `stop`
 /// is cancelled; a member that stops calling `recv` for longer than
 /// `max.poll.interval.ms` is taken for stuck and leaves the group.
 pub async fn consume(
@@ -212,7 +226,8 @@ pub async fn consume(
 
 // ANCHOR: leave
 /// A member leaves cleanly: `unsubscribe`, then keep serving events until
-/// the revoke callback has run (it commits). The group rebalances at once —
+/// the revoke callback has run (and the revoked partitions' offsets are
+/// committed). The group rebalances at once —
 /// no session timeout to wait for. Records still arriving meanwhile are not
 /// processed; their partitions' new owners read them.
 pub async fn leave(member: &Member) {

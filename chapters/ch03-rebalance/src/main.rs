@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use ch03_rebalance::lab::{Group, parse_protocol, produce, step_report};
+use ch03_rebalance::lab::{
+    Committing, Group, churn_while_producing, parse_protocol, produce, step_report,
+};
 use ch03_rebalance::lesson::{Protocol, member_config};
 use clap::Parser;
 use tutorial_support::topics::{delete_topic, ensure_topic, unique_name};
@@ -30,6 +32,16 @@ struct Args {
 
 #[derive(clap::Subcommand)]
 enum Sub {
+    /// Who commits the revoked partitions' offsets: c joins and a leaves
+    /// while records keep arriving, under each combination of auto-commit
+    /// on/off and an explicit commit in pre_rebalance on/off
+    CommitOnRevoke {
+        #[command(flatten)]
+        brokers: BrokerArgs,
+        /// Only this protocol: eager, cooperative or consumer (default: all three)
+        #[arg(long, value_parser = parse_protocol)]
+        protocol: Option<Protocol>,
+    },
     /// Run one group member until killed, printing what it owns and processes
     Member {
         #[command(flatten)]
@@ -64,6 +76,11 @@ async fn run(args: &Args) -> Result<()> {
     }) = &args.command
     {
         return member(brokers, topic, group, *protocol).await;
+    }
+    if let Some(Sub::CommitOnRevoke { brokers, protocol }) = &args.command {
+        let cluster = brokers.connect()?;
+        let protocols: Vec<Protocol> = protocol.map_or(Protocol::ALL.to_vec(), |p| vec![p]);
+        return commit_on_revoke(&cluster, &protocols).await;
     }
     let cluster = args.brokers.connect()?;
     let protocols: Vec<Protocol> = args.protocol.map_or(Protocol::ALL.to_vec(), |p| vec![p]);
@@ -176,5 +193,59 @@ async fn join_and_leave(cluster: &Cluster, protocol: Protocol) -> Result<()> {
     // Members leave (committing) before their topic disappears.
     group.close().await?;
     delete_topic(cluster, &topic).await?;
+    Ok(())
+}
+
+/// The commit-on-revoke drill, once per protocol and combination.
+async fn commit_on_revoke(cluster: &Cluster, protocols: &[Protocol]) -> Result<()> {
+    cluster
+        .require_real("the commit-on-revoke drill (its figures are about the real coordinator)")?;
+    let bootstrap = cluster.bootstrap_servers();
+    println!(
+        "a and b share {PARTITIONS} partitions; while records keep arriving, c joins, then a leaves; \
+         then everything is read to the end.\n  (auto-commit on: auto.commit.interval.ms=600000, so no periodic \
+         commit happens during a drill)"
+    );
+    println!(
+        "  {:<20} {:<19} {:<24} {:>8} {:>5} {:>9}",
+        "protocol", "enable.auto.commit", "commit in pre_rebalance", "produced", "lost", "repeated"
+    );
+    for &protocol in protocols {
+        for committing in Committing::ALL {
+            let topic = unique_name("ch03-revoke");
+            ensure_topic(cluster, &topic, PARTITIONS, 1, &[]).await?;
+            let report = churn_while_producing(
+                bootstrap,
+                &topic,
+                PARTITIONS,
+                protocol,
+                Some(committing),
+                LIMIT,
+            )
+            .await?;
+            delete_topic(cluster, &topic).await?;
+            println!(
+                "  {:<20} {:<19} {:<24} {:>8} {:>5} {:>9}",
+                protocol.name(),
+                committing.auto_commit,
+                if committing.commit_on_revoke {
+                    "yes"
+                } else {
+                    "no"
+                },
+                report.produced,
+                report.lost(),
+                report.repeated()
+            );
+            summary(
+                &format!("revoke-{}-{}", short(protocol), committing.name()),
+                &[
+                    ("produced", report.produced.to_string()),
+                    ("lost", report.lost().to_string()),
+                    ("repeated", report.repeated().to_string()),
+                ],
+            );
+        }
+    }
     Ok(())
 }

@@ -1,11 +1,9 @@
 //! Chapter 三.3's claims about protocols and membership, on a real broker.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use ch03_rebalance::lab::{Event, Group, StepReport, produce, step_report};
+use ch03_rebalance::lab::{Event, Group, StepReport, churn_while_producing, step_report};
 use ch03_rebalance::lesson::Protocol;
 use tutorial_lab::testing::{TestTopic, test_cluster, unique_name};
 
@@ -72,69 +70,46 @@ async fn the_kip_848_consumer_protocol_revokes_only_partitions_that_move() {
     assert_eq!(leave.revoked_and_returned, 0, "{leave:?}");
 }
 
-/// Keeps producing batches until stopped; returns how many it produced.
-fn start_producing(
-    bootstrap: String,
-    topic: String,
-) -> (Arc<AtomicBool>, tokio::task::JoinHandle<usize>) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    let task = tokio::spawn(async move {
-        let mut produced = 0;
-        while !flag.load(Ordering::Relaxed) {
-            produce(&bootstrap, &topic, produced, 20).await.unwrap();
-            produced += 20;
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        produced
-    });
-    (stop, task)
-}
-
+/// The lesson's members (auto-commit on, no commit of their own on revoke):
+/// c joins and a leaves while records keep arriving.
 #[tokio::test]
 async fn no_record_is_lost_or_repeated_across_clean_joins_and_leaves() {
     let cluster = test_cluster();
     for protocol in Protocol::ALL {
         let topic = TestTopic::create(&cluster, "ch03-noloss", PARTITIONS, 1).await;
-        let bootstrap = cluster.bootstrap_servers().to_string();
-        let mut group = Group::new(&bootstrap, &topic.name, &unique_name("g"), protocol);
-        group.join("a", None).unwrap();
-        group.join("b", None).unwrap();
-        group.settle(PARTITIONS, QUIET, LIMIT).await.unwrap();
-        let (stop, producer) = start_producing(bootstrap.clone(), topic.name.clone());
-        group.join("c", None).unwrap();
-        group.settle(PARTITIONS, QUIET, LIMIT).await.unwrap();
-        group.leave("a").await.unwrap();
-        group.settle(PARTITIONS, QUIET, LIMIT).await.unwrap();
-        stop.store(true, Ordering::Relaxed);
-        let produced = producer.await.unwrap();
-        let deadline = Instant::now() + LIMIT;
-        while group.all_processed().iter().collect::<BTreeSet<_>>().len() < produced {
-            assert!(
-                Instant::now() < deadline,
-                "{protocol:?}: not everything consumed"
-            );
-            group.run_for(Duration::from_millis(100)).await.unwrap();
-        }
-        group.run_for(Duration::from_millis(500)).await.unwrap();
-        let all = group.all_processed();
-        let distinct: BTreeSet<_> = all.iter().collect();
+        let report = churn_while_producing(
+            cluster.bootstrap_servers(),
+            &topic.name,
+            PARTITIONS,
+            protocol,
+            None,
+            LIMIT,
+        )
+        .await
+        .unwrap();
         assert_eq!(
-            distinct.len(),
-            produced,
-            "{protocol:?}: every produced record processed"
+            report.lost(),
+            0,
+            "{protocol:?}: every produced record processed: {report:?}"
         );
         assert_eq!(
-            all.len(),
-            produced,
-            "{protocol:?}: commit on revoke leaves nothing to repeat"
+            report.repeated(),
+            0,
+            "{protocol:?}: the revoked partitions' offsets are committed before they move: {report:?}"
         );
-        group.close().await.unwrap();
     }
 }
 
+/// What a's restart did: every callback after it, and what a owned before
+/// and after.
+struct Restart {
+    events: Vec<Event>,
+    owned_before: BTreeSet<i32>,
+    owned_after: BTreeSet<i32>,
+}
+
 /// Restart a member within the session timeout; does anyone else notice?
-async fn restart_member(static_id: Option<&str>) -> Vec<Event> {
+async fn restart_member(static_id: Option<&str>) -> Restart {
     let cluster = test_cluster();
     let topic = TestTopic::create(&cluster, "ch03-static", PARTITIONS, 1).await;
     let mut group = Group::new(
@@ -147,28 +122,44 @@ async fn restart_member(static_id: Option<&str>) -> Vec<Event> {
     group.join("b", None).unwrap();
     group.settle(PARTITIONS, QUIET, LIMIT).await.unwrap();
     let mark = group.event_count();
+    let owned_before = group.members[0].owned();
     // "a" restarts: its process ends (the consumer is closed) and comes back.
     group.close_member("a").await.unwrap();
     group.run_for(Duration::from_secs(1)).await.unwrap();
     group.join("a", static_id).unwrap();
     group.run_for(Duration::from_secs(8)).await.unwrap();
     let events = group.events_since(mark);
+    let owned_after = group
+        .members
+        .iter()
+        .find(|m| m.name == "a")
+        .expect("a is back")
+        .owned();
     group.close().await.unwrap();
-    events
+    Restart {
+        events,
+        owned_before,
+        owned_after,
+    }
 }
 
 #[tokio::test]
 async fn a_static_member_that_restarts_quickly_causes_no_rebalance() {
-    let events = restart_member(Some("a-static")).await;
+    let restart = restart_member(Some("a-static")).await;
     assert!(
-        events.iter().all(|e| e.member != "b"),
-        "b must not notice a's restart: {events:?}"
+        restart.events.iter().all(|e| e.member != "b"),
+        "b must not notice a's restart: {:?}",
+        restart.events
+    );
+    assert_eq!(
+        restart.owned_after, restart.owned_before,
+        "a gets its partitions back"
     );
 }
 
 #[tokio::test]
 async fn a_dynamic_member_that_restarts_makes_the_others_rebalance() {
-    let events = restart_member(None).await;
+    let events = restart_member(None).await.events;
     assert!(
         events.iter().any(|e| e.member == "b"),
         "b takes over and gives back: {events:?}"
