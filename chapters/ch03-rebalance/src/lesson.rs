@@ -57,8 +57,11 @@ pub fn member_config(
         Protocol::Cooperative => {
             config.set("partition.assignment.strategy", "cooperative-sticky");
         }
-        // Assignment happens on the broker; session and heartbeat timing are
-        // broker settings (group.consumer.*), not client ones, in this protocol.
+        // The broker assigns and times the group (group.consumer.* broker
+        // settings). librdkafka refuses to create a consumer of this protocol
+        // with session.timeout.ms, heartbeat.interval.ms or
+        // partition.assignment.strategy set; an assignor is named with
+        // group.remote.assignor (optional: uniform or range).
         Protocol::Consumer => {
             config.set("group.protocol", "consumer");
         }
