@@ -3,9 +3,9 @@
 //! Members join, leave and crash; each time the group rebalances. What a
 //! rebalance costs — which partitions stop being consumed, and for how long
 //! — depends on the protocol. librdkafka runs the protocol in the background;
-//! the application still owns two things, both shown here: committing what it
-//! processed before a partition is taken away, and forgetting the state of
-//! partitions it no longer owns.
+//! the application still owns the state of partitions it no longer owns
+//! (forget it), and — only if it turned auto-commit off — committing what
+//! it processed before a partition is taken away. Both are shown here.
 
 use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard};
