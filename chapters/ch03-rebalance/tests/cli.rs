@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use tutorial_lab::testing::{ChildProcess, test_cluster};
-use tutorial_support::parse_summary;
+use tutorial_support::{EXIT_NEEDS_REAL_BROKER, parse_summary};
 
 fn chapter() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch03-rebalance"));
@@ -54,4 +54,49 @@ fn on_the_mock_cluster_the_showcase_runs_all_three_protocols() {
             summary(&output, &format!("{protocol}-{step}"));
         }
     }
+}
+
+/// `commit-on-revoke` as the page runs it, for one protocol: one summary
+/// line per combination; only "no auto-commit, no commit on revoke" repeats.
+#[test]
+fn the_commit_on_revoke_drill_repeats_only_when_nobody_commits() {
+    let cluster = test_cluster();
+    let mut command = chapter();
+    command
+        .env("KAFKA_BROKERS", cluster.bootstrap_servers())
+        .args(["commit-on-revoke", "--protocol", "cooperative"]);
+    let mut child = ChildProcess::spawn(command);
+    let status = child.wait(Duration::from_secs(240));
+    let output = child.transcript();
+    assert!(status.success(), "{output}");
+    for combination in ["auto-commit+revoke-commit", "auto-commit", "revoke-commit"] {
+        let fields = summary(&output, &format!("revoke-cooperative-{combination}"));
+        assert_eq!(fields["lost"], "0", "{combination}: {output}");
+        assert_eq!(fields["repeated"], "0", "{combination}: {output}");
+    }
+    let none = summary(&output, "revoke-cooperative-none");
+    assert_eq!(none["lost"], "0", "{output}");
+    assert_ne!(none["repeated"], "0", "{output}");
+}
+
+/// This test deliberately uses librdkafka's mock cluster: it checks the
+/// `KAFKA_BROKERS=mock` fallback itself. The drill's figures are about the
+/// real coordinator, so it stops with exit code 3 and says why.
+#[test]
+fn on_the_mock_cluster_the_commit_on_revoke_drill_says_it_needs_a_real_broker() {
+    let mut command = chapter();
+    command.env("KAFKA_BROKERS", "mock").arg("commit-on-revoke");
+    let mut child = ChildProcess::spawn(command);
+    let status = child.wait(Duration::from_secs(60));
+    let output = child.transcript();
+    assert_eq!(
+        status.code(),
+        Some(i32::from(EXIT_NEEDS_REAL_BROKER)),
+        "{output}"
+    );
+    assert!(
+        output.contains("needs a real broker: the commit-on-revoke drill"),
+        "{output}"
+    );
+    assert!(!output.contains("panicked"), "{output}");
 }
