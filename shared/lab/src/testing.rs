@@ -454,3 +454,25 @@ pub fn summary_of(output: &str, step: &str) -> std::collections::BTreeMap<String
     tutorial_support::parse_summary(output, step)
         .unwrap_or_else(|| panic!("no `summary: {step}` line in the output:\n{output}"))
 }
+
+/// Runs a chapter on librdkafka's mock cluster (`KAFKA_BROKERS=mock`) and
+/// checks that it stops the way `cargo xtask tour` expects when a step
+/// needs Apache Kafka: exit code `EXIT_NEEDS_REAL_BROKER`, a
+/// `needs a real broker` line, no panic, within `limit`. Returns the output.
+pub fn assert_needs_real_broker_on_mock(mut command: Command, limit: Duration) -> String {
+    command.env(BROKERS_ENV, MOCK);
+    let mut child = ChildProcess::spawn(command);
+    let status = child.wait(limit);
+    let output = child.transcript();
+    assert_eq!(
+        status.code(),
+        Some(i32::from(tutorial_support::EXIT_NEEDS_REAL_BROKER)),
+        "on the mock cluster the chapter must stop with exit code 3:\n{output}"
+    );
+    assert!(output.contains("needs a real broker"), "{output}");
+    assert!(
+        !output.contains("panicked"),
+        "no panic as user interface:\n{output}"
+    );
+    output
+}
