@@ -1,0 +1,9 @@
+//! The lab of 四.5: what proves the lesson.
+//!
+//! - [`tool`]: Kafka's own `kafka-consumer-groups --describe`, parsed;
+//! - [`snapshots`]: waiting for statistics, reading a topic's partitions;
+//! - [`load`]: a known number of records per partition.
+
+pub mod load;
+pub mod snapshots;
+pub mod tool;
