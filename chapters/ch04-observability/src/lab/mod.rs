@@ -4,6 +4,7 @@
 //! - [`snapshots`]: waiting for statistics, reading a topic's partitions;
 //! - [`load`]: a known number of records per partition.
 
+pub mod cadence;
 pub mod load;
 pub mod snapshots;
 pub mod tool;

@@ -2,7 +2,7 @@
 //! delivered to a [`ClientContext`], read by whoever needs them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rdkafka::client::ClientContext;
@@ -19,9 +19,16 @@ use super::metrics::Metrics;
 /// `statistics.interval.ms`. librdkafka builds the JSON on its own timer;
 /// rust-rdkafka parses it into [`Statistics`] and calls `stats` from
 /// whatever thread polls the client — the producer's background thread, or
-/// the task that awaits the consumer's `recv()`.
+/// the task that awaits the consumer's `recv()`. A clone shares the
+/// counters, so it can be kept to read them back.
+#[derive(Clone)]
 pub struct StatsContext {
     metrics: Metrics,
+    seen: Arc<Seen>,
+}
+
+#[derive(Default)]
+struct Seen {
     callbacks: AtomicU64,
     latest: Mutex<Option<Statistics>>,
 }
@@ -29,8 +36,12 @@ pub struct StatsContext {
 impl ClientContext for StatsContext {
     fn stats(&self, statistics: Statistics) {
         self.metrics.record(statistics.clone());
-        *self.latest.lock().unwrap_or_else(PoisonError::into_inner) = Some(statistics);
-        self.callbacks.fetch_add(1, Ordering::Relaxed);
+        *self
+            .seen
+            .latest
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(statistics);
+        self.seen.callbacks.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -41,12 +52,13 @@ impl ConsumerContext for StatsContext {}
 impl StatsContext {
     /// How many times the statistics callback ran.
     pub fn callbacks(&self) -> u64 {
-        self.callbacks.load(Ordering::Relaxed)
+        self.seen.callbacks.load(Ordering::Relaxed)
     }
 
     /// The last snapshot, if any arrived.
     pub fn latest(&self) -> Option<Statistics> {
-        self.latest
+        self.seen
+            .latest
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
@@ -70,8 +82,7 @@ pub fn context_for(config: &ClientConfig, metrics: &Metrics, what: &str) -> Stat
     }
     StatsContext {
         metrics: metrics.clone(),
-        callbacks: AtomicU64::new(0),
-        latest: Mutex::new(None),
+        seen: Arc::default(),
     }
 }
 // ANCHOR_END: interval
