@@ -6,5 +6,6 @@
 
 pub mod cadence;
 pub mod load;
+pub mod scrape;
 pub mod snapshots;
 pub mod tool;
