@@ -5,7 +5,9 @@
 //! - [`load`]: a known number of records per partition.
 
 pub mod cadence;
+pub mod link;
 pub mod load;
+pub mod pace;
 pub mod scrape;
 pub mod snapshots;
 pub mod tool;
