@@ -168,8 +168,9 @@ impl Families {
             gauge(&self.queue_bytes, &[client], s.msg_size);
         }
         for (topic, t) in &s.topics {
-            if t.batchcnt.cnt > 0 {
-                // Batches were built in this interval.
+            if s.client_type == "producer" && t.batchcnt.cnt > 0 {
+                // Batches were built in this interval (a consumer's
+                // windows count the batches it fetched instead).
                 let labels = [client, topic.as_str()];
                 self.batch_messages
                     .with_label_values(&labels)
