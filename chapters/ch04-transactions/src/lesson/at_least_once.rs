@@ -85,11 +85,15 @@ pub fn run(
             totals.transactions += 1;
             records = 0;
         }
+        // Idle time counts only while partitions are assigned (joining a
+        // group after a crashed member can take its session timeout).
+        if consumer.assignment().map_or(true, |a| a.count() == 0) {
+            last_input = Instant::now();
+        }
         let idle = options
             .idle_exit
             .is_some_and(|limit| last_input.elapsed() >= limit);
-        let assigned = consumer.assignment().is_ok_and(|a| a.count() > 0);
-        if next.is_empty() && (stopping || (idle && assigned)) {
+        if next.is_empty() && (stopping || idle) {
             return Ok(totals);
         }
     }

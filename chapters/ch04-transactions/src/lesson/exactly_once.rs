@@ -176,11 +176,15 @@ pub fn run(
         if due && let Some(batch) = pipeline.take_open() {
             end_transaction(consumer, &batch, &mut totals, &mut on_stage)?;
         }
+        // Idle time counts only while partitions are assigned (joining a
+        // group after a crashed member can take its session timeout).
+        if consumer.assignment().map_or(true, |a| a.count() == 0) {
+            last_input = Instant::now();
+        }
         let idle = options
             .idle_exit
             .is_some_and(|limit| last_input.elapsed() >= limit);
-        let assigned = consumer.assignment().is_ok_and(|a| a.count() > 0);
-        if pipeline.lock().is_none() && (stop.load(Ordering::Relaxed) || (idle && assigned)) {
+        if pipeline.lock().is_none() && (stop.load(Ordering::Relaxed) || idle) {
             return Ok(totals);
         }
     }
