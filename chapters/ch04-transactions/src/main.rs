@@ -241,14 +241,16 @@ async fn last_stable_offset(cluster: &Cluster) -> Result<()> {
 
 fn show(refusal: &Refusal) {
     println!(
-        "  {:<22} after {:.1} s: {} ({})",
-        refusal.case,
-        refusal.seconds,
-        refusal.error,
-        refusal
-            .class
-            .map_or_else(|| "not a transactional error".into(), |c| format!("{c:?}"))
+        "  {:<22} after {:.1} s: {}",
+        refusal.case, refusal.seconds, refusal.error
     );
+    match refusal.class {
+        Some(class) => println!("  {:<22} flags: {} → {class:?}", "", refusal.flags),
+        None => println!(
+            "  {:<22} not a transactional error: fix the configuration",
+            ""
+        ),
+    }
 }
 
 /// ⑤ Bad input: each a clear error, none a hang.

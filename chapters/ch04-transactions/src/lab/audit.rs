@@ -5,14 +5,28 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
 use crate::lesson::exactly_once::transform;
 use crate::lesson::isolation;
+
+/// A consumer context that does not log the end of a partition as an
+/// error: `enable.partition.eof` is how these readers know they are done.
+pub struct EndIsNotAnError;
+
+impl ClientContext for EndIsNotAnError {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(error, KafkaError::Global(RDKafkaErrorCode::PartitionEOF)) {
+            tracing::error!("librdkafka: {error}: {reason}");
+        }
+    }
+}
+
+impl ConsumerContext for EndIsNotAnError {}
 
 /// One record as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,9 +45,9 @@ pub fn read_to_end(
     isolation_level: &str,
     limit: Duration,
 ) -> Result<Vec<Seen>> {
-    let consumer: BaseConsumer = isolation::reader(bootstrap, isolation_level)
+    let consumer: BaseConsumer<EndIsNotAnError> = isolation::reader(bootstrap, isolation_level)
         .set("enable.partition.eof", "true")
-        .create()?;
+        .create_with_context(EndIsNotAnError)?;
     let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
     let partitions: Vec<i32> = metadata
         .topics()

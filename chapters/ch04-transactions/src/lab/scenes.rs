@@ -14,7 +14,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use tutorial_support::Cluster;
 use tutorial_support::topics::{delete_topic, ensure_topic, unique_name};
 
-use super::audit::read_to_end;
+use super::audit::{EndIsNotAnError, read_to_end};
 use crate::lesson::isolation::{self, Ends};
 use crate::lesson::producer::{self, CALL_TIMEOUT, Class, classify};
 
@@ -196,9 +196,10 @@ pub async fn last_stable_offset(cluster: &Cluster) -> Result<LastStable> {
         plain.flush(CALL_TIMEOUT)?;
 
         let group = unique_name("ch04-txn-lso");
-        let member: BaseConsumer = crate::lesson::exactly_once::consumer_config(bootstrap, &group)
-            .set("enable.partition.eof", "true")
-            .create()?;
+        let member: BaseConsumer<EndIsNotAnError> =
+            crate::lesson::exactly_once::consumer_config(bootstrap, &group)
+                .set("enable.partition.eof", "true")
+                .create_with_context(EndIsNotAnError)?;
         member.subscribe(&[topic])?;
         let while_open = isolation::ends(bootstrap, topic, 0)?;
         let (read_while_open, committed_while_open) =
@@ -221,7 +222,7 @@ pub async fn last_stable_offset(cluster: &Cluster) -> Result<LastStable> {
 /// Reads until the partition's end (as this member sees it), commits the
 /// offset after the last record read, returns (records, committed offset).
 fn read_and_commit(
-    member: &BaseConsumer,
+    member: &BaseConsumer<EndIsNotAnError>,
     bootstrap: &str,
     group: &str,
     topic: &str,
@@ -259,14 +260,29 @@ pub struct Refusal {
     pub error: String,
     pub code: String,
     pub class: Option<Class>,
+    /// The flags librdkafka set on a transactional error: `fatal`,
+    /// `abortable`, `retriable`, or `none` (treated as fatal).
+    pub flags: &'static str,
     pub seconds: f64,
 }
 
 fn refusal(case: &'static str, started: Instant, error: &KafkaError) -> Refusal {
     let class = matches!(error, KafkaError::Transaction(_)).then(|| classify(error));
+    let flags = match error {
+        KafkaError::Transaction(e) if e.is_fatal() => "fatal",
+        KafkaError::Transaction(e) if e.txn_requires_abort() => "abortable",
+        KafkaError::Transaction(e) if e.is_retriable() => "retriable",
+        KafkaError::Transaction(_) => "none",
+        _ => "-",
+    };
     Refusal {
         case,
-        error: error.to_string(),
+        flags,
+        error: error
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
         code: error
             .rdkafka_error_code()
             .map_or_else(|| "-".into(), |c| format!("{c:?}")),
