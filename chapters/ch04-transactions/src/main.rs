@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Result;
 use ch04_transactions::lab::scenes::{self, Refusal};
 use ch04_transactions::lab::worker::{self, Mode, PausePoint, WorkerArgs};
-use ch04_transactions::lab::{bench, drill};
+use ch04_transactions::lab::{bench, drill, peers};
 use clap::{Parser, Subcommand};
 use tutorial_support::{BrokerArgs, Cluster, summary};
 
@@ -33,8 +33,11 @@ enum Step {
     /// Throughput of at-least-once against exactly-once at two commit intervals
     Bench {
         /// Input records per run
-        #[arg(long, default_value_t = 200_000)]
+        #[arg(long, default_value_t = 600_000)]
         records: usize,
+        /// Runs of each variant (interleaved); the medians are compared
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=9))]
+        rounds: u8,
     },
 }
 
@@ -57,14 +60,15 @@ async fn run(args: &Args) -> Result<()> {
     cluster.require_real(
         "transactions on a real coordinator (the showcase compares isolation levels, kills workers and fences zombies)",
     )?;
-    if let Some(Step::Bench { records }) = &args.command {
-        return run_bench(&cluster, *records).await;
+    if let Some(Step::Bench { records, rounds }) = &args.command {
+        return run_bench(&cluster, *records, usize::from(*rounds)).await;
     }
     visibility(&cluster).await?;
     crash_drill(&cluster).await?;
     fencing(&cluster).await?;
     last_stable_offset(&cluster).await?;
-    bad_input(&cluster).await
+    bad_input(&cluster).await?;
+    other_clients(&cluster).await
 }
 
 fn list(items: &[String]) -> String {
@@ -297,33 +301,106 @@ async fn bad_input(cluster: &Cluster) -> Result<()> {
     Ok(())
 }
 
-/// `bench`: the cost of exactly-once, as ratios measured in one run.
-async fn run_bench(cluster: &Cluster, records: usize) -> Result<()> {
-    println!(
-        "The same read-process-write loop over {records} records (2 partitions), at-least-once vs exactly-once:"
-    );
-    let runs = bench::run(cluster, records).await?;
-    println!("  mode           commit every  records/s  commits");
-    for run in &runs {
+/// ⑥ What kafka-go's Reader and Java's console consumer return.
+async fn other_clients(cluster: &Cluster) -> Result<()> {
+    if !tutorial_lab::go::GoProgram::available() || !kafka_layout::jars_present() {
         println!(
-            "  {:<14} {:>12?}  {:>9.0}  {:>7}",
-            if run.exactly_once {
-                "exactly-once"
+            "\n⑥ Not run: it needs Go ({}) and the Kafka jars (`cargo xtask kafka up` fetches them).",
+            tutorial_lab::go::INSTALL_GO
+        );
+        summary("other-clients", &[("run", "false".into())]);
+        return Ok(());
+    }
+    let views = peers::compare(cluster).await?;
+    println!(
+        "\n⑥ 3 committed, 3 aborted, 2 committed records (transactional), read by other clients:"
+    );
+    println!(
+        "  Java console consumer, read_committed: {}",
+        list(&views.java_committed)
+    );
+    println!("  kafka-go Reader, IsolationLevel: ReadCommitted:");
+    for message in &views.kafka_go_committed {
+        println!(
+            "    offset {:>2}  key {:<8}  value {}",
+            message.offset,
+            if message.key_hex.is_empty() {
+                "-"
             } else {
-                "at-least-once"
+                &message.key_hex
             },
-            run.commit_every,
-            run.per_second(),
-            run.commits
+            message.value
         );
     }
+    let aborted = views
+        .kafka_go_committed
+        .iter()
+        .filter(|m| m.value.starts_with("aborted-"))
+        .count();
+    let markers = views
+        .kafka_go_committed
+        .iter()
+        .filter(|m| m.value.starts_with("hex:"))
+        .count();
+    summary(
+        "other-clients",
+        &[
+            ("run", "true".into()),
+            ("java_committed", views.java_committed.len().to_string()),
+            (
+                "kafka_go_messages",
+                views.kafka_go_committed.len().to_string(),
+            ),
+            ("kafka_go_aborted", aborted.to_string()),
+            ("kafka_go_markers", markers.to_string()),
+            (
+                "kafka_go_uncommitted_same",
+                (views.kafka_go_uncommitted == views.kafka_go_committed).to_string(),
+            ),
+        ],
+    );
+    Ok(())
+}
+
+/// `bench`: the cost of exactly-once, as ratios measured in one run.
+async fn run_bench(cluster: &Cluster, records: usize, rounds: usize) -> Result<()> {
+    println!(
+        "The same read-process-write loop over {records} records (2 partitions), at-least-once vs exactly-once, {rounds} rounds:"
+    );
+    let runs = bench::run(cluster, records, rounds).await?;
+    println!("  mode           commit every  records/s (each round)   median  commits");
     let mut fields = Vec::new();
+    for interval in [Duration::from_millis(100), Duration::from_secs(1)] {
+        for exactly_once in [false, true] {
+            let mine: Vec<&bench::Run> = runs
+                .iter()
+                .filter(|r| r.exactly_once == exactly_once && r.commit_every == interval)
+                .collect();
+            let each: Vec<String> = mine
+                .iter()
+                .map(|r| format!("{:.0}", r.per_second()))
+                .collect();
+            let commits: Vec<String> = mine.iter().map(|r| r.commits.to_string()).collect();
+            println!(
+                "  {:<14} {:>12?}  {:<23}  {:>6.0}  {}",
+                if exactly_once {
+                    "exactly-once"
+                } else {
+                    "at-least-once"
+                },
+                interval,
+                each.join(" "),
+                bench::median(&runs, exactly_once, interval).unwrap_or_default(),
+                commits.join(" ")
+            );
+        }
+    }
     for (key, interval) in [
         ("ratio_100ms", Duration::from_millis(100)),
         ("ratio_1s", Duration::from_secs(1)),
     ] {
         if let Some(ratio) = bench::ratio(&runs, interval) {
-            println!("  exactly-once / at-least-once at {interval:?}: {ratio:.2}");
+            println!("  exactly-once / at-least-once at {interval:?} (medians): {ratio:.2}");
             fields.push((key, format!("{ratio:.2}")));
         }
     }

@@ -72,6 +72,15 @@ fn the_chapter_runs_end_to_end_on_the_real_broker() {
     );
     assert_eq!(bad["commit-without-begin_code"], "State", "{output}");
     assert_eq!(bad["expired_committed"], "0", "{output}");
+
+    // ⑥ runs where Go and the Kafka jars are present.
+    let others = step(&output, "other-clients");
+    if others["run"] == "true" {
+        assert_eq!(others["java_committed"], "5", "{output}");
+        assert_eq!(others["kafka_go_messages"], "11", "{output}");
+        assert_eq!(others["kafka_go_aborted"], "3", "{output}");
+        assert_eq!(others["kafka_go_markers"], "3", "{output}");
+    }
 }
 
 #[test]

@@ -100,9 +100,17 @@ pub fn write_input(bootstrap: &str, topic: &str, payloads: &[String]) -> Result<
         .create()?;
     for (i, payload) in payloads.iter().enumerate() {
         let key = format!("k-{i}");
-        producer
-            .send(BaseRecord::to(topic).key(&key).payload(payload))
-            .map_err(|(error, _)| error)?;
+        let mut record = BaseRecord::to(topic).key(&key).payload(payload);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), unsent)) => {
+                    record = unsent;
+                    producer.poll(Duration::from_millis(100));
+                }
+                Err((error, _)) => return Err(error.into()),
+            }
+        }
     }
     producer
         .flush(Duration::from_secs(30))

@@ -33,8 +33,9 @@ impl Run {
     }
 }
 
-/// Runs the four variants over `records` input records (2 partitions).
-pub async fn run(cluster: &Cluster, records: usize) -> Result<Vec<Run>> {
+/// Runs the four variants over `records` input records (2 partitions),
+/// `rounds` times, interleaved (so a noisy neighbour hits every variant).
+pub async fn run(cluster: &Cluster, records: usize, rounds: usize) -> Result<Vec<Run>> {
     let input = unique_name("ch04-txn-bench-in");
     ensure_topic(cluster, &input, 2, 1, &[]).await?;
     let bootstrap = cluster.bootstrap_servers().to_string();
@@ -46,8 +47,15 @@ pub async fn run(cluster: &Cluster, records: usize) -> Result<Vec<Run>> {
         .await??;
     }
     let mut runs = Vec::new();
-    for interval in [Duration::from_millis(100), Duration::from_secs(1)] {
-        for exactly_once in [false, true] {
+    for (_, interval, exactly_once) in (0..rounds).flat_map(|round| {
+        [
+            (round, Duration::from_millis(100), false),
+            (round, Duration::from_millis(100), true),
+            (round, Duration::from_secs(1), false),
+            (round, Duration::from_secs(1), true),
+        ]
+    }) {
+        {
             let output = unique_name("ch04-txn-bench-out");
             ensure_topic(cluster, &output, 2, 1, &[]).await?;
             let (b, i, o) = (bootstrap.clone(), input.clone(), output.clone());
@@ -147,12 +155,18 @@ fn watch_committed(bootstrap: &str, group: &str, topic: &str, records: u64, stop
     stop.store(true, Ordering::Relaxed);
 }
 
-/// The ratio of exactly-once to at-least-once throughput at `interval`.
+/// The median records/s of one variant over the rounds.
+pub fn median(runs: &[Run], exactly_once: bool, interval: Duration) -> Option<f64> {
+    let mut rates: Vec<f64> = runs
+        .iter()
+        .filter(|r| r.exactly_once == exactly_once && r.commit_every == interval)
+        .map(Run::per_second)
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    rates.get(rates.len() / 2).copied()
+}
+
+/// The ratio of exactly-once to at-least-once median throughput at `interval`.
 pub fn ratio(runs: &[Run], interval: Duration) -> Option<f64> {
-    let rate = |eos: bool| {
-        runs.iter()
-            .find(|r| r.exactly_once == eos && r.commit_every == interval)
-            .map(Run::per_second)
-    };
-    Some(rate(true)? / rate(false)?)
+    Some(median(runs, true, interval)? / median(runs, false, interval)?)
 }

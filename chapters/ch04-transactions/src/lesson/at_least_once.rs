@@ -68,7 +68,11 @@ pub fn run(
                 records += 1;
             }
             Some(Err(error)) => tracing::warn!("consumer: {error}"),
-            None => {}
+            // Idle time counts only while partitions are assigned (joining a
+            // group after a crashed member can take its session timeout).
+            // `assignment()` asks librdkafka's main thread: not per record.
+            None if consumer.assignment().is_ok_and(|a| a.count() > 0) => {}
+            None => last_input = Instant::now(),
         }
         let stopping = stop.load(Ordering::Relaxed);
         let due = records >= options.max_batch || started.elapsed() >= options.commit_every;
@@ -84,11 +88,6 @@ pub fn run(
             totals.records += records;
             totals.transactions += 1;
             records = 0;
-        }
-        // Idle time counts only while partitions are assigned (joining a
-        // group after a crashed member can take its session timeout).
-        if consumer.assignment().map_or(true, |a| a.count() == 0) {
-            last_input = Instant::now();
         }
         let idle = options
             .idle_exit

@@ -164,7 +164,11 @@ pub fn run(
                 process(pipeline, &options.output, &message)?;
             }
             Some(Err(error)) => tracing::warn!("consumer: {error}"),
-            None => {}
+            // Idle time counts only while partitions are assigned (joining a
+            // group after a crashed member can take its session timeout).
+            // `assignment()` asks librdkafka's main thread: not per record.
+            None if consumer.assignment().is_ok_and(|a| a.count() > 0) => {}
+            None => last_input = Instant::now(),
         }
         let due = pipeline.lock().as_ref().is_some_and(|batch| {
             batch.records >= options.max_batch
@@ -175,11 +179,6 @@ pub fn run(
         });
         if due && let Some(batch) = pipeline.take_open() {
             end_transaction(consumer, &batch, &mut totals, &mut on_stage)?;
-        }
-        // Idle time counts only while partitions are assigned (joining a
-        // group after a crashed member can take its session timeout).
-        if consumer.assignment().map_or(true, |a| a.count() == 0) {
-            last_input = Instant::now();
         }
         let idle = options
             .idle_exit
