@@ -287,6 +287,7 @@ async fn bad_input(cluster: &Cluster) -> Result<()> {
                 .class
                 .map_or_else(|| "-".into(), |c| format!("{c:?}")),
         ));
+        fields.push((format!("{}_flags", refusal.case), refusal.flags.into()));
     }
     fields.push(("expired_committed".into(), expired.committed.to_string()));
     fields.push((

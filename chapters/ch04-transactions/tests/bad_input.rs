@@ -25,6 +25,7 @@ fn a_transaction_timeout_below_librdkafkas_minimum_is_refused_at_creation() {
 fn a_transaction_timeout_above_the_brokers_maximum_fails_init_transactions() {
     let refusal = scenes::timeout_above_broker_maximum(&bootstrap()).unwrap();
     assert_eq!(refusal.code, "InvalidTransactionTimeout", "{refusal:?}");
+    assert_eq!(refusal.flags, "fatal", "{refusal:?}");
     assert_eq!(refusal.class, Some(Class::Fatal), "{refusal:?}");
     assert!(refusal.seconds < 10.0, "{refusal:?}");
 }
@@ -33,6 +34,9 @@ fn a_transaction_timeout_above_the_brokers_maximum_fails_init_transactions() {
 fn commit_without_begin_is_a_state_error_at_once() {
     let refusal = scenes::commit_without_begin(&bootstrap()).unwrap();
     assert_eq!(refusal.code, "State", "{refusal:?}");
+    // None of the three flags: librdkafka says to treat it as fatal.
+    assert_eq!(refusal.flags, "none", "{refusal:?}");
+    assert_eq!(refusal.class, Some(Class::Fatal), "{refusal:?}");
     assert!(refusal.seconds < 1.0, "{refusal:?}");
 }
 
@@ -43,7 +47,9 @@ async fn a_transaction_longer_than_its_timeout_is_aborted_by_the_coordinator() {
         .unwrap();
     // The coordinator checks for expired transactions every 10 s by default.
     assert!(expired.aborted_after < 30.0, "{expired:?}");
-    assert_ne!(expired.commit.class, None, "{expired:?}");
+    // The coordinator bumped the epoch when it aborted: the producer is fenced.
+    assert_eq!(expired.commit.code, "Fenced", "{expired:?}");
+    assert_eq!(expired.commit.flags, "fatal", "{expired:?}");
     assert!(
         expired.commit.seconds < Duration::from_secs(25).as_secs_f64(),
         "{expired:?}"
