@@ -77,3 +77,17 @@ async fn at_least_once_duplicates_a_batch_after_a_kill_between_produce_and_commi
     assert_eq!(audit.duplicated, drill::BATCH as usize, "{drill:?}");
     assert_eq!(audit.outputs, drill::RECORDS + drill::BATCH as usize);
 }
+
+#[tokio::test]
+async fn on_revoke_the_open_transaction_is_committed_before_the_partitions_move() {
+    let worker = Path::new(env!("CARGO_BIN_EXE_ch04-transactions"));
+    let revoke = drill::revoke(&test_cluster(), worker).await.unwrap();
+    let audit = revoke.committed;
+    assert_eq!(audit.outputs, drill::RECORDS, "{revoke:?}");
+    assert_eq!(audit.lost, 0, "{revoke:?}");
+    assert_eq!(audit.duplicated, 0, "{revoke:?}");
+    // The first instance's revoke callback committed all of it (its loop
+    // never did), so the second instance found nothing left to process.
+    assert_eq!(revoke.first, 0, "{revoke:?}");
+    assert_eq!(revoke.second, 0, "{revoke:?}");
+}

@@ -11,7 +11,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
-use crate::lesson::exactly_once::transform;
+use crate::lesson::batching::transform;
 use crate::lesson::isolation;
 
 /// A consumer context that does not log the end of a partition as an

@@ -14,7 +14,8 @@ use tutorial_support::Cluster;
 use tutorial_support::topics::{delete_topic, ensure_topic, unique_name};
 
 use super::audit;
-use crate::lesson::exactly_once::{self, Options, Pipeline};
+use crate::lesson::batching::Options;
+use crate::lesson::exactly_once::{self, Pipeline};
 use crate::lesson::{at_least_once, isolation, producer};
 
 /// One measured run.

@@ -119,6 +119,88 @@ fn run_blocking(
     })
 }
 
+/// The rebalance drill's outcome.
+#[derive(Debug, Clone)]
+pub struct Revoke {
+    /// What a `read_committed` reader found in the output.
+    pub committed: Audit,
+    /// Records the first instance committed (in its loop; the commit on
+    /// revoke is not counted there) and the second one processed.
+    pub first: u64,
+    pub second: u64,
+}
+
+/// A second instance (its own `transactional.id`) joins the group while the
+/// first one holds every input record in one open transaction: the first
+/// one's revoke callback must commit it before the partitions move.
+pub async fn revoke(cluster: &Cluster, worker: &Path) -> Result<Revoke> {
+    let input = unique_name("ch04-txn-in");
+    let output = unique_name("ch04-txn-out");
+    ensure_topic(cluster, &input, 2, 1, &[]).await?;
+    ensure_topic(cluster, &output, 2, 1, &[]).await?;
+    let bootstrap = cluster.bootstrap_servers().to_string();
+    let (i, o, w) = (input.clone(), output.clone(), worker.to_path_buf());
+    let revoke =
+        tokio::task::spawn_blocking(move || revoke_blocking(&bootstrap, &w, &i, &o)).await??;
+    delete_topic(cluster, &input).await?;
+    delete_topic(cluster, &output).await?;
+    Ok(revoke)
+}
+
+fn revoke_blocking(bootstrap: &str, worker: &Path, input: &str, output: &str) -> Result<Revoke> {
+    let inputs = audit::inputs(RECORDS);
+    audit::write_input(bootstrap, input, &inputs)?;
+    let group = unique_name("ch04-txn-group");
+    let command = |name: &str| {
+        let mut command = Command::new(worker);
+        command
+            .env("KAFKA_BROKERS", bootstrap)
+            .args(["worker", "--input", input, "--output", output])
+            .args(["--group", &group, "--transactional-id", name])
+            // One transaction for everything, committed only on revoke.
+            .args(["--max-batch", "1000000", "--commit-every-ms", "600000"])
+            .args(["--idle-exit-ms", "3000"]);
+        command
+    };
+    let mut first = Worker::spawn(command(&unique_name("ch04-txn-first")))?;
+    // Wait until the whole input is processed (written, not committed).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let written = audit::read_to_end(
+            bootstrap,
+            output,
+            "read_uncommitted",
+            Duration::from_secs(30),
+        )?;
+        if written.len() >= RECORDS {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "the first worker wrote {} of {RECORDS} records:\n{}",
+                written.len(),
+                first.transcript()
+            );
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+    let mut second = Worker::spawn(command(&unique_name("ch04-txn-second")))?;
+    let records = |transcript: &str| -> u64 {
+        tutorial_support::parse_summary(transcript, "worker")
+            .and_then(|s| s.get("records").and_then(|r| r.parse().ok()))
+            .unwrap_or_default()
+    };
+    let second_records = records(&second.wait(Duration::from_secs(120))?);
+    let first_records = records(&first.wait(Duration::from_secs(60))?);
+    let committed =
+        audit::read_to_end(bootstrap, output, "read_committed", Duration::from_secs(30))?;
+    Ok(Revoke {
+        committed: audit::audit(&inputs, &committed),
+        first: first_records,
+        second: second_records,
+    })
+}
+
 /// A worker child process, its output watched line by line. Unlike the
 /// test crate's `ChildProcess` it returns errors instead of panicking, so
 /// the showcase can run the drill too.

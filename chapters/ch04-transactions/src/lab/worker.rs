@@ -32,7 +32,8 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::lesson::exactly_once::{self, Options, Pipeline, Stage, Totals};
+use crate::lesson::batching::{Options, Stage, Totals};
+use crate::lesson::exactly_once::{self, Pipeline};
 use crate::lesson::{at_least_once, producer};
 
 /// Where the worker stops itself.

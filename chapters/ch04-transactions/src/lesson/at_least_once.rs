@@ -9,12 +9,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use super::exactly_once::{Options, Stage, Totals, transform};
+use super::batching::{Options, Stage, Totals, send, transform};
 use super::producer::CALL_TIMEOUT;
 
 /// An idempotent producer: no duplicates from its own retries — the
@@ -53,16 +52,7 @@ pub fn run(
                 if let Some(key) = message.key() {
                     record = record.key(key);
                 }
-                loop {
-                    match producer.send(record) {
-                        Ok(()) => break,
-                        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                            record = r;
-                            producer.poll(Duration::from_millis(100));
-                        }
-                        Err((error, _)) => return Err(error.into()),
-                    }
-                }
+                send(producer, record)?;
                 let position = (message.topic().to_string(), message.partition());
                 next.insert(position, message.offset() + 1);
                 records += 1;

@@ -20,6 +20,7 @@ use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
+use super::batching::{Options, Stage, Totals, send, transform};
 use super::producer::{CALL_TIMEOUT, Class, classify, retrying};
 
 // ANCHOR: consumer_config
@@ -42,28 +43,6 @@ pub fn consumer_config(bootstrap: &str, group: &str) -> ClientConfig {
     config
 }
 // ANCHOR_END: consumer_config
-
-/// Where the loop is; the lab's crash drill stops the worker at one of
-/// these points. The loop itself only reports them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// This transaction's output records are flushed: in the log, invisible.
-    Produced,
-    /// The input offsets are part of the transaction too.
-    OffsetsSent,
-    /// Output and offsets are committed together.
-    Committed,
-    /// The transaction was aborted and the input rewound.
-    Aborted,
-}
-
-/// What the loop did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Totals {
-    pub records: u64,
-    pub transactions: u64,
-    pub aborts: u64,
-}
 
 /// The open transaction: for each input partition, the next offset to read
 /// (the last processed offset + 1, what the group should resume from).
@@ -127,18 +106,6 @@ impl Pipeline {
     fn take_open(&self) -> Option<Batch> {
         self.lock().take()
     }
-}
-
-/// How the loop batches, and when the demo stops.
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub output: String,
-    /// Commit at least this often…
-    pub commit_every: Duration,
-    /// …and after this many records.
-    pub max_batch: u64,
-    /// Return after this long without input (a service runs until `stop`).
-    pub idle_exit: Option<Duration>,
 }
 
 // ANCHOR: run
@@ -212,26 +179,6 @@ fn process(pipeline: &Pipeline, output: &str, message: &BorrowedMessage<'_>) -> 
     Ok(())
 }
 // ANCHOR_END: run
-
-/// The "process" of read-process-write: upper-case the payload.
-pub fn transform(payload: &[u8]) -> Vec<u8> {
-    payload.to_ascii_uppercase()
-}
-
-/// `send`, waiting out a full local queue (serving delivery reports frees
-/// room); every other error is returned.
-fn send(producer: &BaseProducer, mut record: BaseRecord<'_, [u8], Vec<u8>>) -> KafkaResult<()> {
-    loop {
-        match producer.send(record) {
-            Ok(()) => return Ok(()),
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), unsent)) => {
-                record = unsent;
-                producer.poll(Duration::from_millis(100));
-            }
-            Err((error, _)) => return Err(error),
-        }
-    }
-}
 
 // ANCHOR: end_transaction
 /// Commits the batch; on an abortable error aborts it and rewinds the

@@ -6,10 +6,13 @@
 //!   `read_committed`, produce, send the offsets into the transaction,
 //!   commit; abort and rewind when told to; commit or abort on revoke;
 //! - [`at_least_once`]: the same loop without a transaction, for contrast;
+//! - [`batching`]: what both loops share (batch limits, stages, totals,
+//!   the transform, a send that waits out a full queue);
 //! - [`isolation`]: what a reader sees — `isolation.level`, the high
 //!   watermark and the last stable offset.
 
 pub mod at_least_once;
+pub mod batching;
 pub mod exactly_once;
 pub mod isolation;
 pub mod producer;
