@@ -1,6 +1,7 @@
-//! `cargo xtask bench [--quick]`: chapter 四 配置调优's benchmark — our
-//! client, Kafka's Java perf tools and kafka-go over the same matrix, on
-//! the same broker, in one run (ratios hold on a noisy machine).
+//! `cargo xtask bench [--quick]`: the benchmark lab (`labs/bench`, 附录 E
+//! 基准测试实验室) — our client (the lesson functions of 四.5 配置调优),
+//! Kafka's Java perf tools and kafka-go over the same matrix, on the same
+//! broker, in one run (ratios hold on a noisy machine).
 //!
 //! Uses the broker in `KAFKA_BROKERS` or on localhost:9092; starts one from
 //! the Maven jars only if none answers, and then stops only that one.
@@ -50,7 +51,7 @@ fn run_bench(args: &BenchArgs, brokers: &str) -> Result<ExitCode> {
             "--release",
             "--locked",
             "-p",
-            "ch04-tuning",
+            "bench-lab",
             "--",
             "bench",
         ])

@@ -5,13 +5,14 @@
 //! - `test`: every check the project makes, ending in a pass/fail summary.
 //! - `tour`: run the chapters in order against a broker.
 //! - `book`: build (or serve) the mdBook.
-//! - `bench`: chapter 四 配置调优's benchmark against the Java client and kafka-go.
+//! - `bench`: the benchmark lab (labs/bench, 附录 E): rdkafka against the Java client and kafka-go.
 
 mod bench;
 mod book;
 mod book_checks;
 mod kafka;
 mod paths;
+mod quickstart;
 mod test;
 mod tour;
 
@@ -35,13 +36,13 @@ enum Command {
     /// Run a local Apache Kafka cluster from Maven Central artifacts
     #[command(subcommand)]
     Kafka(kafka::KafkaCommand),
-    /// fmt + clippy + single-node tests + three-node tests + book checks, with a summary
+    /// fmt + clippy + single-node tests + the quickstart + three-node tests + book checks, with a summary
     Test(test::TestArgs),
     /// Run every chapter in order against a broker (starting one if none answers)
     Tour(tour::TourArgs),
     /// Build the mdBook (installing the pinned mdbook if needed); --serve to read it locally
     Book(book::BookArgs),
-    /// Benchmark our client against Kafka's Java perf tools and kafka-go (chapter 四 配置调优)
+    /// The benchmark lab (labs/bench, 附录 E): our client against Kafka's Java perf tools and kafka-go
     Bench(bench::BenchArgs),
 }
 

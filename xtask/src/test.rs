@@ -1,6 +1,7 @@
 //! `cargo xtask test`: every check the project makes, in one command.
 //!
-//! fmt → clippy → the tests against one broker → the tests that need three
+//! fmt → clippy → the tests against one broker → the quickstart, built and
+//! run as a reader would, on the same broker → the tests that need three
 //! brokers (`#[ignore]`d in the first phase, run here with `--ignored`) →
 //! the book. Brokers this command started are stopped at the end, whatever
 //! happened. The last line is the summary: `xtask test: N passed, M failed`.
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{book, kafka, paths};
+use crate::{book, kafka, paths, quickstart};
 
 #[derive(clap::Args)]
 pub struct TestArgs {}
@@ -48,11 +49,25 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
         ]),
     ));
 
-    let single = test_phase("tests, 1 broker", 1, &[]);
-    let three_node_tests = single.counts.map(|c| c.ignored).unwrap_or(0);
-    phases.push(single);
+    // The quickstart runs on the same broker, after the tests have built
+    // librdkafka into the target directory it shares.
+    let mut single = with_brokers(1, &["tests, 1 broker", "quickstart"], |bootstrap| {
+        vec![
+            test_phase("tests, 1 broker", bootstrap, &[]),
+            quickstart_phase(bootstrap),
+        ]
+    });
+    let three_node_tests = single[0].counts.map(|c| c.ignored).unwrap_or(0);
+    phases.append(&mut single);
 
-    let mut three = test_phase("tests, 3 brokers", 3, &["--", "--ignored"]);
+    let mut three = with_brokers(3, &["tests, 3 brokers"], |bootstrap| {
+        vec![test_phase(
+            "tests, 3 brokers",
+            bootstrap,
+            &["--", "--ignored"],
+        )]
+    })
+    .remove(0);
     if let Some(counts) = three.counts
         && counts.passed + counts.failed != three_node_tests
     {
@@ -103,22 +118,44 @@ fn command_phase(name: &'static str, mut command: Command) -> Phase {
     }
 }
 
-/// Runs `cargo test` against a cluster of `nodes` brokers, starting one if needed.
-fn test_phase(name: &'static str, nodes: u8, extra: &[&str]) -> Phase {
+/// Runs `phases` against a cluster of `nodes` brokers, started if none is
+/// running and stopped again afterwards. Without a cluster, each of the
+/// phases `names` fails with the reason.
+fn with_brokers(
+    nodes: u8,
+    names: &[&'static str],
+    phases: impl FnOnce(&str) -> Vec<Phase>,
+) -> Vec<Phase> {
+    println!("\n==> {} broker(s) for: {}", nodes, names.join(", "));
+    let started = Instant::now();
+    match BrokerLease::acquire(nodes) {
+        Ok(broker) => {
+            println!("    brokers: {} ({})", broker.bootstrap, broker.origin);
+            phases(&broker.bootstrap)
+        }
+        Err(e) => names
+            .iter()
+            .map(|&name| Phase {
+                name,
+                ok: false,
+                counts: None,
+                elapsed: started.elapsed(),
+                note: format!("{e:#}"),
+            })
+            .collect(),
+    }
+}
+
+/// Runs `cargo test` against `bootstrap`.
+fn test_phase(name: &'static str, bootstrap: &str, extra: &[&str]) -> Phase {
     println!("\n==> {name}");
     let started = Instant::now();
-    let outcome = (|| -> Result<(Counts, bool, String)> {
-        let broker = BrokerLease::acquire(nodes)?;
-        println!("    brokers: {} ({})", broker.bootstrap, broker.origin);
-        // --no-fail-fast: one failing test binary must not hide the others.
-        let mut args = vec!["test", "--workspace", "--locked", "--no-fail-fast"];
-        args.extend_from_slice(extra);
-        let mut command = cargo(&args);
-        command.env("KAFKA_BROKERS", &broker.bootstrap);
-        let (counts, ok, failures) = run_cargo_test(command)?;
-        Ok((counts, ok, failures))
-    })();
-    match outcome {
+    // --no-fail-fast: one failing test binary must not hide the others.
+    let mut args = vec!["test", "--workspace", "--locked", "--no-fail-fast"];
+    args.extend_from_slice(extra);
+    let mut command = cargo(&args);
+    command.env("KAFKA_BROKERS", bootstrap);
+    match run_cargo_test(command) {
         Ok((counts, ok, failures)) => Phase {
             name,
             ok: ok && counts.failed == 0,
@@ -133,6 +170,34 @@ fn test_phase(name: &'static str, nodes: u8, extra: &[&str]) -> Phase {
             elapsed: started.elapsed(),
             note: format!("{e:#}"),
         },
+    }
+}
+
+/// The quickstart built and run as a reader would (see `quickstart.rs`);
+/// each of its checks counts as one test.
+fn quickstart_phase(bootstrap: &str) -> Phase {
+    println!("\n==> quickstart");
+    let started = Instant::now();
+    let report = quickstart::checks(bootstrap);
+    let failed: Vec<_> = report.checks.iter().filter(|c| !c.ok).collect();
+    let mut note = match report.build_time {
+        Some(took) => format!("build (shared target dir): {:.1} s", took.as_secs_f64()),
+        None => String::new(),
+    };
+    for check in &failed {
+        let first_line = check.note.lines().next().unwrap_or_default();
+        note.push_str(&format!("\nfailed: {} — {first_line}", check.name));
+    }
+    Phase {
+        name: "quickstart",
+        ok: failed.is_empty(),
+        counts: Some(Counts {
+            passed: (report.checks.len() - failed.len()) as u32,
+            failed: failed.len() as u32,
+            ignored: 0,
+        }),
+        elapsed: started.elapsed(),
+        note: note.trim_start().to_string(),
     }
 }
 

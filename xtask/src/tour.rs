@@ -5,11 +5,12 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 
-use crate::{kafka, paths};
+use crate::{kafka, paths, quickstart};
 
 /// The chapters in the order of the book. Every directory under `chapters/`
 /// must be listed here, so a new chapter cannot silently miss the tour.
 pub const CHAPTERS: &[(&str, &str)] = &[
+    (QUICKSTART, "最小可运行示例（五分钟上手）"),
     ("ch01-architecture", "一、Kafka 核心架构速览"),
     ("ch02-topic-admin", "二.1 创建 Topic"),
     ("ch02-writer", "二.2 生产者：配置与发送"),
@@ -24,6 +25,11 @@ pub const CHAPTERS: &[(&str, &str)] = &[
     ("ch04-transactions", "四.4 事务与精确一次"),
     ("ch04-tuning", "四.5 配置调优"),
 ];
+
+/// The quickstart is a project of its own, excluded from the workspace, as a
+/// reader's project would be: the tour runs its two programs with
+/// `--manifest-path` instead of `-p`.
+const QUICKSTART: &str = "ch00-quickstart";
 
 /// Chapters that need the three-node cluster.
 const THREE_NODE_CHAPTERS: &[&str] = &["ch02-acks"];
@@ -99,15 +105,19 @@ pub fn run(args: &TourArgs) -> Result<ExitCode> {
             kafka::up(3)?;
             brokers = kafka::bootstrap(3);
         }
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["run", "--quiet", "--locked", "-p", chapter])
-            .env("KAFKA_BROKERS", &brokers)
-            .current_dir(paths::workspace())
-            .status()?;
-        let outcome = match status.code() {
-            Some(0) => Outcome::Ok,
-            Some(EXIT_NEEDS_REAL_BROKER) if brokers == "mock" => Outcome::NeedsRealBroker,
-            _ => Outcome::Failed,
+        let outcome = if *chapter == QUICKSTART {
+            run_quickstart(&brokers)?
+        } else {
+            let status = Command::new(cargo())
+                .args(["run", "--quiet", "--locked", "-p", chapter])
+                .env("KAFKA_BROKERS", &brokers)
+                .current_dir(paths::workspace())
+                .status()?;
+            match status.code() {
+                Some(0) => Outcome::Ok,
+                Some(EXIT_NEEDS_REAL_BROKER) if brokers == "mock" => Outcome::NeedsRealBroker,
+                _ => Outcome::Failed,
+            }
         };
         results.push((*chapter, outcome, begun.elapsed()));
         if needs_three && started {
@@ -166,6 +176,36 @@ pub fn run(args: &TourArgs) -> Result<ExitCode> {
     })
 }
 
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// The quickstart's producer, then its consumer, the way the page runs them,
+/// on the default topic `quickstart` (a second tour shows the group's
+/// committed offsets at work: the consumer prints only the new records).
+/// The build shares the workspace's target directory and its librdkafka.
+fn run_quickstart(brokers: &str) -> Result<Outcome> {
+    if brokers == "mock" {
+        println!("the quickstart has no mock-cluster mode: it needs a real broker");
+        return Ok(Outcome::NeedsRealBroker);
+    }
+    let manifest = paths::workspace().join(quickstart::DIR).join("Cargo.toml");
+    for bin in ["producer", "consumer"] {
+        println!("$ cargo run --bin {bin}");
+        let status = Command::new(cargo())
+            .args(["run", "--quiet", "--locked", "--manifest-path"])
+            .arg(&manifest)
+            .args(["--bin", bin])
+            .env("KAFKA_BROKERS", brokers)
+            .env("CARGO_TARGET_DIR", quickstart::target_dir())
+            .status()?;
+        if !status.success() {
+            return Ok(Outcome::Failed);
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
 /// `KAFKA_BROKERS` if set; else a broker on localhost:9092; else one started
 /// now from the Maven jars; else, without Java, the mock cluster, loudly.
 fn choose_brokers() -> Result<(String, bool)> {
@@ -187,6 +227,21 @@ fn choose_brokers() -> Result<(String, bool)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_quickstart_is_its_own_project() {
+        let manifest = std::fs::read_to_string(crate::paths::workspace().join("Cargo.toml"))
+            .expect("the workspace's Cargo.toml");
+        assert!(
+            manifest.contains(&format!("exclude = [\"{}\"]", crate::quickstart::DIR)),
+            "the workspace must exclude {}: the tour runs it with --manifest-path",
+            crate::quickstart::DIR
+        );
+        assert_eq!(
+            format!("chapters/{}", super::QUICKSTART),
+            crate::quickstart::DIR
+        );
+    }
+
     #[test]
     fn needs_real_broker_code_matches_the_support_crate() {
         let support =

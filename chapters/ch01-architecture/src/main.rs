@@ -4,18 +4,19 @@
 //! `cargo xtask kafka up`), or with `KAFKA_BROKERS=mock` to try it on
 //! librdkafka's in-process mock cluster.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use ch01_architecture::{
-    Group, TopicOutcome, check_order, create_topic, delete_topic, describe_cluster,
-    describe_partitions, member_config, produce_events, produce_keyed, producer_config, read_back,
+use ch01_architecture::lab::{self, Created, Group, check_order, first_offsets, produce_events};
+use ch01_architecture::lesson::{
+    TopicOutcome, describe_cluster, describe_partitions, member_config, produce_keyed,
+    producer_config, read_back,
 };
 use clap::Parser;
-use tutorial_support::topics::unique_name;
-use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective};
+use tutorial_support::topics::{delete_topic, unique_name};
+use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective, summary};
 
 /// 一、Kafka 核心架构速览: brokers, topics, partitions, offsets and consumer groups, observed on a live cluster
 #[derive(Parser)]
@@ -75,6 +76,13 @@ fn show_brokers(cluster: &Cluster) -> Result<()> {
          \x20 talk to it (the 'controller id' in a metadata response is just a random live broker).\n\
          \x20 See the quorum with `cargo xtask kafka status`."
     );
+    summary(
+        "cluster",
+        &[
+            ("brokers", view.brokers.len().to_string()),
+            ("mock", cluster.is_mock().to_string()),
+        ],
+    );
     Ok(())
 }
 
@@ -86,29 +94,53 @@ async fn show_topic(
     partitions: i32,
     replication: i32,
 ) -> Result<()> {
-    let outcome = create_topic(cluster, topic, partitions, replication).await?;
+    let created = lab::create_topic(cluster, topic, partitions, replication).await?;
     println!("\n② Topic {topic}");
-    match outcome {
-        TopicOutcome::Created => println!(
-            "  created with {partitions} partition(s), replication factor {replication} (Admin API CreateTopics)"
-        ),
-        TopicOutcome::AlreadyExisted => println!(
-            "  already existed: reusing it (its partition count and replication factor are what it was created with)"
-        ),
-        TopicOutcome::CreatedOnMock => println!(
-            "  created with the mock cluster's own API: the mock does not implement CreateTopics"
-        ),
-    }
-    print_partitions(cluster, topic)
-}
-
-fn print_partitions(cluster: &Cluster, topic: &str) -> Result<()> {
-    for p in describe_partitions(cluster.bootstrap_servers(), topic)? {
+    let outcome = match created {
+        Created::Admin(TopicOutcome::Created) => {
+            println!(
+                "  created with {partitions} partition(s), replication factor {replication} (Admin API CreateTopics)"
+            );
+            "created"
+        }
+        Created::Admin(TopicOutcome::AlreadyExisted) => {
+            println!(
+                "  already existed: reusing it (its partition count and replication factor are what it was created with)"
+            );
+            "already-existed"
+        }
+        Created::OnMock => {
+            println!(
+                "  created with the mock cluster's own API: the mock does not implement CreateTopics"
+            );
+            "created-on-mock"
+        }
+    };
+    let described = describe_partitions(cluster.bootstrap_servers(), topic)?;
+    for p in &described {
         println!(
             "  partition {}: leader {}, replicas {:?}, in-sync {:?}, offsets [{}, {})",
             p.id, p.leader, p.replicas, p.isr, p.low_watermark, p.high_watermark
         );
     }
+    let leaders: BTreeSet<i32> = described.iter().map(|p| p.leader).collect();
+    summary(
+        "topic",
+        &[
+            ("outcome", outcome.to_string()),
+            ("partitions", described.len().to_string()),
+            (
+                "replicas",
+                described
+                    .iter()
+                    .map(|p| p.replicas.len())
+                    .max()
+                    .unwrap_or(0)
+                    .to_string(),
+            ),
+            ("distinct_leaders", leaders.len().to_string()),
+        ],
+    );
     Ok(())
 }
 
@@ -127,18 +159,14 @@ async fn show_order(cluster: &Cluster, topic: &str) -> Result<()> {
         sent.len(),
         KEYS.len()
     );
-    let mut start: BTreeMap<i32, i64> = BTreeMap::new();
-    for s in &sent {
-        let first = start.entry(s.partition).or_insert(s.offset);
-        *first = (*first).min(s.offset);
-    }
+    let start = first_offsets(&sent);
     let received = read_back(cluster.bootstrap_servers(), topic, &start, sent.len()).await?;
     let mut lines: BTreeMap<i32, Vec<String>> = BTreeMap::new();
     for r in &received {
         lines
             .entry(r.partition)
             .or_default()
-            .push(format!("{}:{}#{}", r.offset, r.key, r.seq));
+            .push(format!("{}:{}", r.offset, r.payload));
     }
     for (partition, records) in &lines {
         let shown = records
@@ -155,7 +183,7 @@ async fn show_order(cluster: &Cluster, topic: &str) -> Result<()> {
         };
         println!("  partition {partition} (offset:key#seq): {shown}{tail}");
     }
-    let report = check_order(&sent, &received);
+    let report = check_order(&sent, &received)?;
     println!(
         "  each key stayed in one partition: {}",
         report
@@ -174,6 +202,21 @@ async fn show_order(cluster: &Cluster, topic: &str) -> Result<()> {
         "  one consumer reading all partitions saw the global send order: {} — Kafka orders records within a partition only",
         yes(report.global_order_kept)
     );
+    let partitions_used: BTreeSet<i32> = report.partition_of_key.values().copied().collect();
+    summary(
+        "order",
+        &[
+            ("sent", sent.len().to_string()),
+            ("received", received.len().to_string()),
+            ("partitions_used", partitions_used.len().to_string()),
+            ("per_key_order_kept", report.per_key_order_kept.to_string()),
+            (
+                "offsets_consecutive",
+                report.offsets_consecutive.to_string(),
+            ),
+            ("global_order_kept", report.global_order_kept.to_string()),
+        ],
+    );
     Ok(())
 }
 
@@ -182,7 +225,7 @@ async fn show_order(cluster: &Cluster, topic: &str) -> Result<()> {
 async fn show_groups(cluster: &Cluster, partitions: i32, replication: i32) -> Result<()> {
     // A fresh, empty topic, so no record is consumed while the groups form.
     let topic = unique_name("ch01-groups");
-    create_topic(cluster, &topic, partitions, replication).await?;
+    lab::create_topic(cluster, &topic, partitions, replication).await?;
     // The mock cluster delays every rebalance by seconds; four members joining
     // one by one can take a minute on a busy machine.
     let settle = if cluster.is_mock() { 90 } else { 20 };
@@ -222,10 +265,37 @@ async fn show_groups(cluster: &Cluster, partitions: i32, replication: i32) -> Re
     println!(
         "  → within a group the records were shared out (queue); each group got all {GROUP_RECORDS} (publish-subscribe)."
     );
-    pair.leave();
-    crowd.leave();
+    let idle: Vec<usize> = crowd_shares
+        .iter()
+        .enumerate()
+        .filter(|(_, share)| share.is_empty())
+        .map(|(i, _)| i)
+        .collect();
+    let idle_received: usize = idle
+        .iter()
+        .filter_map(|&i| crowd_got.get(i))
+        .map(Vec::len)
+        .sum();
+    summary(
+        "groups",
+        &[
+            ("records", GROUP_RECORDS.to_string()),
+            ("pair_members", pair_shares.len().to_string()),
+            ("pair_received", total(&pair_got).to_string()),
+            ("crowd_members", crowd_shares.len().to_string()),
+            ("crowd_received", total(&crowd_got).to_string()),
+            ("crowd_idle_members", idle.len().to_string()),
+            ("crowd_idle_received", idle_received.to_string()),
+        ],
+    );
+    pair.leave().await?;
+    crowd.leave().await?;
     delete_topic(cluster, &topic).await?;
     Ok(())
+}
+
+fn total(received: &[Vec<(i32, i64)>]) -> usize {
+    received.iter().map(Vec::len).sum()
 }
 
 fn print_shares(label: &str, shares: &[Vec<i32>]) {
@@ -249,8 +319,11 @@ fn print_counts(label: &str, received: &[Vec<(i32, i64)>]) {
         .enumerate()
         .map(|(i, r)| format!("member {i}: {}", r.len()))
         .collect();
-    let total: usize = received.iter().map(Vec::len).sum();
-    println!("  group '{label}' received {total}: {}", counts.join(", "));
+    println!(
+        "  group '{label}' received {}: {}",
+        total(received),
+        counts.join(", ")
+    );
 }
 
 fn yes(value: bool) -> &'static str {

@@ -5,19 +5,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use ch01_architecture::{
-    Group, TopicOutcome, check_order, create_topic, delete_topic, describe_partitions,
-    produce_events, produce_keyed, read_back,
+use ch01_architecture::lab::{Group, check_order, first_offsets, produce_events};
+use ch01_architecture::lesson::{
+    Received, Sent, TopicOutcome, create_topic, describe_partitions, produce_keyed, read_back,
 };
 use tutorial_lab::testing::{crc32, test_cluster, unique_name};
 use tutorial_support::Cluster;
+use tutorial_support::topics::delete_topic;
 
 const KEYS: [&str; 6] = ["alice", "bob", "erin", "grace", "mallory", "sybil"];
 const SETTLE: Duration = Duration::from_secs(30);
 
 async fn fresh_topic(cluster: &Cluster, partitions: i32) -> String {
     let topic = unique_name("ch01-test");
-    let outcome = create_topic(cluster, &topic, partitions, 1)
+    let outcome = create_topic(cluster.bootstrap_servers(), &topic, partitions, 1)
         .await
         .expect("create topic");
     assert_eq!(outcome, TopicOutcome::Created);
@@ -25,22 +26,12 @@ async fn fresh_topic(cluster: &Cluster, partitions: i32) -> String {
 }
 
 /// Sends the interleaved keyed records and reads back exactly those.
-async fn round_trip(
-    cluster: &Cluster,
-    topic: &str,
-) -> (
-    Vec<ch01_architecture::Sent>,
-    Vec<ch01_architecture::Received>,
-) {
+async fn round_trip(cluster: &Cluster, topic: &str) -> (Vec<Sent>, Vec<Received>) {
     let bootstrap = cluster.bootstrap_servers();
     let sent = produce_keyed(bootstrap, topic, &KEYS, 5)
         .await
         .expect("produce");
-    let mut start = BTreeMap::new();
-    for s in &sent {
-        let first = start.entry(s.partition).or_insert(s.offset);
-        *first = (*first).min(s.offset);
-    }
+    let start = first_offsets(&sent);
     let received = read_back(bootstrap, topic, &start, sent.len())
         .await
         .expect("read back");
@@ -85,7 +76,7 @@ fn librdkafka_defaults_named_in_this_chapter() {
 
 /// librdkafka's high-level consumer wants a group.id even for `assign`,
 /// which never joins a group: without one, assign reports "Unknown group".
-/// This is why `read_back` sets a group.id it never uses.
+/// This is why the lesson's `read_back` sets a group.id it never uses.
 #[tokio::test]
 async fn assign_without_a_group_id_fails_with_unknown_group() {
     use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -140,7 +131,9 @@ async fn a_new_topic_has_the_requested_partitions_each_with_a_leader_and_in_sync
 async fn creating_an_existing_topic_reports_already_exists_instead_of_failing() {
     let cluster = test_cluster();
     let topic = fresh_topic(&cluster, 1).await;
-    let again = create_topic(&cluster, &topic, 1, 1).await.unwrap();
+    let again = create_topic(cluster.bootstrap_servers(), &topic, 1, 1)
+        .await
+        .unwrap();
     assert_eq!(again, TopicOutcome::AlreadyExisted);
     delete_topic(&cluster, &topic).await.unwrap();
 }
@@ -149,9 +142,14 @@ async fn creating_an_existing_topic_reports_already_exists_instead_of_failing() 
 async fn a_replication_factor_above_the_broker_count_is_a_clear_error() {
     let cluster = test_cluster();
     let brokers = cluster.brokers().len() as i32;
-    let error = create_topic(&cluster, &unique_name("ch01-rf"), 1, brokers + 1)
-        .await
-        .expect_err("more replicas than brokers must fail");
+    let error = create_topic(
+        cluster.bootstrap_servers(),
+        &unique_name("ch01-rf"),
+        1,
+        brokers + 1,
+    )
+    .await
+    .expect_err("more replicas than brokers must fail");
     let text = format!("{error:#}");
     assert!(
         text.contains(&format!("replication factor {}", brokers + 1))
@@ -165,7 +163,7 @@ async fn records_with_the_same_key_share_one_partition_and_keep_their_order() {
     let cluster = test_cluster();
     let topic = fresh_topic(&cluster, 3).await;
     let (sent, received) = round_trip(&cluster, &topic).await;
-    let report = check_order(&sent, &received);
+    let report = check_order(&sent, &received).unwrap();
     assert!(
         report.per_key_order_kept,
         "per-key order broken: {received:?}"
@@ -240,7 +238,7 @@ async fn a_consumer_of_several_partitions_does_not_see_the_global_send_order() {
     let cluster = test_cluster();
     let topic = fresh_topic(&cluster, 3).await;
     let (sent, received) = round_trip(&cluster, &topic).await;
-    let report = check_order(&sent, &received);
+    let report = check_order(&sent, &received).unwrap();
     assert!(report.per_key_order_kept);
     assert!(
         !report.global_order_kept,
@@ -276,7 +274,7 @@ async fn members_of_one_group_split_the_partitions_and_each_record_is_consumed_o
         }
     }
     assert_eq!(all.len(), 30);
-    group.leave();
+    group.leave().await.unwrap();
     delete_topic(&cluster, &topic).await.unwrap();
 }
 
@@ -308,7 +306,7 @@ async fn a_member_beyond_the_partition_count_gets_no_partition_and_no_records() 
             .all(|(_, r)| !r.is_empty()),
         "every member with a partition receives records"
     );
-    group.leave();
+    group.leave().await.unwrap();
     delete_topic(&cluster, &topic).await.unwrap();
 }
 
@@ -329,7 +327,7 @@ async fn every_group_receives_every_record() {
     let b = set(second.consume(30, SETTLE).await.unwrap());
     assert_eq!(a.len(), 30);
     assert_eq!(a, b, "both groups receive the same 30 records");
-    first.leave();
-    second.leave();
+    first.leave().await.unwrap();
+    second.leave().await.unwrap();
     delete_topic(&cluster, &topic).await.unwrap();
 }

@@ -5,15 +5,18 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use ch01_architecture::{TopicOutcome, create_topic, delete_topic, describe_partitions};
+use ch01_architecture::lesson::{TopicOutcome, create_topic, describe_partitions};
 use tutorial_lab::testing::{test_cluster_with_brokers, unique_name};
+use tutorial_support::topics::delete_topic;
 
 #[tokio::test]
 #[ignore = "needs 3 brokers: run by the three-node phase of `cargo xtask test`"]
 async fn a_topic_with_replication_factor_3_has_three_in_sync_replicas_and_spread_leaders() {
     let cluster = test_cluster_with_brokers(3);
     let topic = unique_name("ch01-rf3");
-    let outcome = create_topic(&cluster, &topic, 3, 3).await.unwrap();
+    let outcome = create_topic(cluster.bootstrap_servers(), &topic, 3, 3)
+        .await
+        .unwrap();
     assert_eq!(outcome, TopicOutcome::Created);
     // Followers join the ISR once they have caught up; give them a moment.
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -1,4 +1,5 @@
-//! 二.4 acks：确认等级与数据可靠性.
+//! 二.4 acks：确认等级与数据可靠性 — the showcase: the cost of each level
+//! (lesson), then, with `--failure-drill`, the lab's drill.
 //!
 //! Needs the three-node cluster: `cargo xtask kafka up --nodes 3`.
 //! `cargo run -p ch02-acks` measures acks=0/1/all; add `--failure-drill` to
@@ -8,11 +9,11 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use ch02_acks::{ACKS, Trial, durability_trial, measure, producer_config, send_and_report_offset};
+use ch02_acks::lab::{Trial, durability_trial};
+use ch02_acks::{ACKS, measure, producer_config, send_and_report_offset};
 use clap::Parser;
-use tutorial_support::topics::unique_name;
-use tutorial_support::topics::{delete_topic, ensure_topic};
-use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective};
+use tutorial_support::topics::{delete_topic, ensure_topic, unique_name};
+use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective, summary};
 
 /// 二.4 acks：确认等级与数据可靠性 — measure acks=0/1/all on three brokers, and break them on purpose
 #[derive(Parser)]
@@ -41,16 +42,6 @@ async fn main() -> ExitCode {
 
 async fn run(args: &Args) -> Result<()> {
     let cluster = args.brokers.connect()?;
-    cluster.require_real("acks semantics need real replication (the mock cluster has none)")?;
-    if cluster.brokers().len() < 3 {
-        bail!(
-            "this chapter needs three brokers, the cluster at {} has {}. Start them with:\n    \
-             cargo xtask kafka down && cargo xtask kafka up --nodes 3\n\
-             then run with --brokers localhost:9092,localhost:9094,localhost:9096",
-            cluster.bootstrap_servers(),
-            cluster.brokers().len()
-        );
-    }
     print_effective(
         "Producer settings compared below (acks varies):",
         &producer_config(cluster.bootstrap_servers(), "all"),
@@ -61,6 +52,13 @@ async fn run(args: &Args) -> Result<()> {
             "message.timeout.ms",
         ],
     )?;
+    cluster.require_real("acks semantics, which need real replication")?;
+    if let Err(error) = cluster.require_brokers(3) {
+        bail!(
+            "{error}\nThen run with --brokers {}",
+            kafka_layout::ports::bootstrap(3)
+        );
+    }
     compare_costs(&cluster, args).await?;
     if args.failure_drill {
         failure_drill(&cluster).await?;
@@ -85,6 +83,7 @@ async fn compare_costs(cluster: &Cluster, args: &Args) -> Result<()> {
         "  (records/s: a flood of records; latency: 300 records sent one at a time, send → acknowledgement)"
     );
     println!("  acks  offset known   records/s   p50 latency   p99 latency   failed");
+    let mut rows = Vec::new();
     for acks in ACKS {
         let offset = send_and_report_offset(bootstrap, &topic, acks).await?;
         let m = measure(bootstrap, &topic, acks, args.records, args.record_size).await?;
@@ -101,11 +100,25 @@ async fn compare_costs(cluster: &Cluster, args: &Args) -> Result<()> {
             m.p99.as_secs_f64() * 1000.0,
             m.failed
         );
+        rows.push((offset, m));
     }
     println!(
         "  acks=0: no response, so no offset and no error ever comes back; acks=1: the leader's write;\n  \
          acks=all: the write of every in-sync replica (at least min.insync.replicas of them)."
     );
+    for (offset, m) in &rows {
+        summary(
+            &format!("cost-acks-{}", m.acks),
+            &[
+                ("offset", offset.to_string()),
+                ("records", m.records.to_string()),
+                ("failed", m.failed.to_string()),
+                ("records_per_second", format!("{:.0}", m.records_per_second)),
+                ("p50_ms", format!("{:.3}", m.p50.as_secs_f64() * 1000.0)),
+                ("p99_ms", format!("{:.3}", m.p99.as_secs_f64() * 1000.0)),
+            ],
+        );
+    }
     delete_topic(cluster, &topic).await?;
     Ok(())
 }
@@ -144,4 +157,14 @@ fn print_trial(trial: &Trial) {
     if let Some(error) = &trial.first_error {
         println!("            the producer was told: {error}");
     }
+    summary(
+        &format!("drill-acks-{}", trial.acks),
+        &[
+            ("before", trial.before.to_string()),
+            ("sent", trial.sent.to_string()),
+            ("acknowledged_during", during.to_string()),
+            ("stored", trial.stored.len().to_string()),
+            ("lost", trial.lost.len().to_string()),
+        ],
+    );
 }

@@ -4,7 +4,7 @@
 //! cluster before it returns. `#[ignore]`d in the single-broker phase; the
 //! three-node phase of `cargo xtask test` runs it.
 
-use ch02_acks::durability_trial;
+use ch02_acks::lab::durability_trial;
 use tutorial_lab::testing::{test_cluster_with_brokers, unique_name};
 
 #[tokio::test]

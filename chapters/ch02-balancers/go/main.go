@@ -1,4 +1,4 @@
-// The kafka-go side of chapter 二.2's comparisons. Two subcommands:
+// The kafka-go side of chapter 二.3's comparisons. Two subcommands:
 //
 //	go run . hash -partitions 3 [-balancer hash|murmur2|crc32] KEY...
 //	    prints "KEY PARTITION" for each key: the partition kafka-go's Hash

@@ -1,4 +1,6 @@
-//! 二.3 分区策略：从 Balancer 到 partitioner — where each record goes.
+//! 二.3 分区策略：从 Balancer 到 partitioner — the showcase: where each
+//! record goes (lesson), and the same keys from Kafka's Java client and
+//! kafka-go (lab).
 //!
 //! Run: `cargo run -p ch02-balancers` (a broker on localhost:9092:
 //! `cargo xtask kafka up`). The Java column needs Java 17+ and the Kafka
@@ -12,16 +14,19 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
+use ch02_balancers::lab::java::java_placements;
+use ch02_balancers::lab::kafka_go::{GoBalancer, kafka_go_hash, kafka_go_write};
+use ch02_balancers::lab::landed::end_offsets;
+use ch02_balancers::lab::{Fixed, histogram, reference, switches, unavailable_reason};
 use ch02_balancers::{
-    Fixed, GoBalancer, HASHING_PARTITIONERS, RoundRobin, end_offsets, histogram, java_placements,
-    kafka_go_hash, kafka_go_write, placements, producer_config, reference, send_all,
-    send_least_bytes, send_round_robin, send_through_future_producer, send_with_partitioner,
-    switches,
+    HASHING_PARTITIONERS, RoundRobin, placements, producer_config, send_all, send_least_bytes,
+    send_round_robin, send_through_future_producer, send_with_partitioner,
 };
 use clap::Parser;
 use rdkafka::ClientConfig;
+use tutorial_support::settings::effective;
 use tutorial_support::topics::ensure_topic;
-use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective};
+use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective, summary};
 
 /// 二.3 分区策略: which partition each partitioner picks, keyless records, custom partitioners, and the Java / kafka-go key trap
 #[derive(Parser)]
@@ -52,11 +57,18 @@ async fn main() -> ExitCode {
 async fn run(args: &Args) -> Result<()> {
     let cluster = args.brokers.connect()?;
     let partitions = prepare_topic(&cluster, &args.topic, args.partitions).await?;
+    let defaults = ["partitioner", "sticky.partitioning.linger.ms", "linger.ms"];
     print_effective(
         "librdkafka's defaults for choosing a partition:",
         &ClientConfig::new(),
-        &["partitioner", "sticky.partitioning.linger.ms", "linger.ms"],
+        &defaults,
     )?;
+    let fields: Vec<(&str, String)> = effective(&ClientConfig::new(), &defaults)?
+        .into_iter()
+        .zip(defaults)
+        .map(|(setting, key)| (key, setting.value))
+        .collect();
+    summary("defaults", &fields);
     let table = key_table(&cluster, &args.topic, partitions).await?;
     traps(&table);
     kafka_go_writer(&cluster, &args.topic).await;
@@ -75,6 +87,13 @@ async fn prepare_topic(cluster: &Cluster, topic: &str, partitions: i32) -> Resul
     } else {
         println!("Topic {topic}: exists with {actual} partitions, reusing it\n");
     }
+    summary(
+        "topic",
+        &[
+            ("created", if created { "yes" } else { "no" }.into()),
+            ("partitions", actual.to_string()),
+        ],
+    );
     Ok(actual)
 }
 
@@ -82,7 +101,31 @@ async fn prepare_topic(cluster: &Cluster, topic: &str, partitions: i32) -> Resul
 /// why it is missing.
 struct Column {
     name: &'static str,
-    placed: Result<BTreeMap<String, i32>>,
+    /// The column's name in `summary:` lines.
+    id: &'static str,
+    placed: Result<BTreeMap<String, i32>, Missing>,
+}
+
+/// Why a column has no values: one word for the summary, and the full text.
+struct Missing {
+    reason: &'static str,
+    text: String,
+}
+
+impl Missing {
+    fn from_error(error: anyhow::Error) -> Self {
+        Missing {
+            reason: unavailable_reason(&error),
+            text: format!("{error:#}"),
+        }
+    }
+
+    fn needs_real_broker(text: &str) -> Self {
+        Missing {
+            reason: "needs-real-broker",
+            text: format!("needs a real broker ({text})"),
+        }
+    }
 }
 
 /// ① The same keys under librdkafka's partitioners, the Java client and kafka-go.
@@ -92,22 +135,29 @@ async fn key_table(cluster: &Cluster, topic: &str, partitions: i32) -> Result<Ve
     for partitioner in HASHING_PARTITIONERS {
         columns.push(Column {
             name: partitioner,
+            id: partitioner,
             placed: Ok(placements(bootstrap, topic, partitioner, &KEYS).await?),
         });
     }
     columns.push(Column {
         name: "Java client",
+        id: "java",
         placed: if cluster.is_mock() {
-            Err(anyhow::anyhow!(
-                "needs a real broker (Kafka's console producer does not talk to librdkafka's mock)"
+            Err(Missing::needs_real_broker(
+                "Kafka's console producer does not talk to librdkafka's mock",
             ))
         } else {
-            java_placements(bootstrap, topic, &KEYS).await
+            java_placements(bootstrap, topic, &KEYS)
+                .await
+                .map_err(Missing::from_error)
         },
     });
     columns.push(Column {
         name: "kafka-go Hash",
-        placed: kafka_go_hash(&KEYS, partitions).await,
+        id: "kafka-go-hash",
+        placed: kafka_go_hash(&KEYS, partitions)
+            .await
+            .map_err(Missing::from_error),
     });
 
     println!("\n① Partition of each key ({partitions} partitions), one record per key:");
@@ -120,16 +170,32 @@ async fn key_table(cluster: &Cluster, topic: &str, partitions: i32) -> Result<Ve
         print!("  {key:<7}");
         for column in &columns {
             match &column.placed {
-                Ok(placed) => print!(" {:>17}", placed[key]),
+                Ok(placed) => match placed.get(key) {
+                    Some(partition) => print!(" {partition:>17}"),
+                    None => print!(" {:>17}", "?"),
+                },
                 Err(_) => print!(" {:>17}", "-"),
             }
         }
         println!();
     }
     for column in &columns {
-        if let Err(error) = &column.placed {
-            println!("  ({} not available: {error:#})", column.name);
+        if let Err(missing) = &column.placed {
+            println!("  ({} not available: {})", column.name, missing.text);
         }
+    }
+    for column in &columns {
+        let fields: Vec<(&str, String)> = match &column.placed {
+            Ok(placed) => placed
+                .iter()
+                .map(|(key, partition)| (key.as_str(), partition.to_string()))
+                .collect(),
+            Err(missing) => vec![
+                ("available", "no".into()),
+                ("reason", missing.reason.into()),
+            ],
+        };
+        summary(&format!("placement-{}", column.id), &fields);
     }
     Ok(columns)
 }
@@ -143,7 +209,11 @@ fn disagreements(columns: &[Column], a: &str, b: &str) -> Option<Vec<&'static st
             .and_then(|c| c.placed.as_ref().ok())
     };
     let (a, b) = (find(a)?, find(b)?);
-    Some(KEYS.into_iter().filter(|k| a[*k] != b[*k]).collect())
+    Some(
+        KEYS.into_iter()
+            .filter(|k| a.get(*k) != b.get(*k))
+            .collect(),
+    )
 }
 
 /// ④ Keyless records: sticky for `sticky.partitioning.linger.ms`, then another partition.
@@ -176,6 +246,14 @@ async fn keyless(cluster: &Cluster, topic: &str, partitions: i32) -> Result<()> 
         "  → librdkafka keeps one random partition for keyless records until the sticky linger\n\
          \x20   has passed since it was picked; with the linger at 0 every record is placed at random."
     );
+    summary(
+        "keyless",
+        &[
+            ("burst_switches", switches(&burst).to_string()),
+            ("spaced_switches", switches(&spaced).to_string()),
+            ("no_sticky_switches", switches(&random).to_string()),
+        ],
+    );
     Ok(())
 }
 
@@ -193,25 +271,27 @@ async fn custom(cluster: &Cluster, topic: &str, partitions: i32) -> Result<()> {
     let round_robin = RoundRobin::default();
     let calls = round_robin.calls.clone();
     let placed = send_with_partitioner(&no_sticky, topic, round_robin, &[None; 300])?;
+    let round_robin = histogram(&placed, partitions);
+    let round_robin_calls = calls.get();
     println!(
-        "  RoundRobin, ThreadedProducer, sticky linger 0, 300 keyless records: {:?} ({} calls)",
-        histogram(&placed, partitions),
-        calls.get()
+        "  RoundRobin, ThreadedProducer, sticky linger 0, 300 keyless records: {round_robin:?} ({round_robin_calls} calls)"
     );
 
     let fixed = Fixed::new(fixed_partition);
     let calls = fixed.calls.clone();
     let keyed: Vec<Option<&str>> = KEYS.iter().map(|k| Some(*k)).collect();
     let placed = send_with_partitioner(&default, topic, fixed, &keyed)?;
+    let keyed_calls = calls.get();
+    let keyed_in_fixed = placed.iter().filter(|p| **p == fixed_partition).count();
     println!(
-        "  Fixed({fixed_partition}), ThreadedProducer, {} keyed records: partitions {placed:?} ({} calls)",
+        "  Fixed({fixed_partition}), ThreadedProducer, {} keyed records: partitions {placed:?} ({keyed_calls} calls)",
         KEYS.len(),
-        calls.get()
     );
 
     let fixed = Fixed::new(fixed_partition);
     let calls = fixed.calls.clone();
     let placed = send_with_partitioner(&default, topic, fixed, &[None; 50])?;
+    let keyless_calls = calls.get();
     println!(
         "  Fixed({fixed_partition}), ThreadedProducer, sticky linger 10 ms, 50 keyless records: {:?} ({} calls{})",
         histogram(&placed, partitions),
@@ -226,6 +306,7 @@ async fn custom(cluster: &Cluster, topic: &str, partitions: i32) -> Result<()> {
     let fixed = Fixed::new(fixed_partition);
     let calls = fixed.calls.clone();
     let placed = send_through_future_producer(&default, topic, fixed, &KEYS).await?;
+    let future_calls = calls.get();
     let crc32: Vec<i32> = KEYS
         .iter()
         .map(|k| reference::crc32_partition(k.as_bytes(), partitions))
@@ -248,7 +329,31 @@ async fn custom(cluster: &Cluster, topic: &str, partitions: i32) -> Result<()> {
          \x20   never asks its context for one), and librdkafka asks it about keyless records only when\n\
          \x20   sticky partitioning is off."
     );
+    summary(
+        "custom",
+        &[
+            ("round_robin", join(&round_robin)),
+            ("round_robin_calls", round_robin_calls.to_string()),
+            ("threaded_keyed_in_fixed", keyed_in_fixed.to_string()),
+            ("threaded_keyed_calls", keyed_calls.to_string()),
+            ("threaded_keyless_calls", keyless_calls.to_string()),
+            ("future_calls", future_calls.to_string()),
+            (
+                "future_placed_by",
+                if placed == crc32 { "crc32" } else { "other" }.into(),
+            ),
+        ],
+    );
     Ok(())
+}
+
+/// `[100, 100, 100]` as `100,100,100`, for a summary field.
+fn join(values: &[impl ToString]) -> String {
+    values
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// ⑥ Round-robin and least-bytes decided by the application.
@@ -262,9 +367,19 @@ async fn application_choices(cluster: &Cluster, topic: &str, partitions: i32) ->
     );
     let sizes: Vec<usize> = (0..90).map(|i| 100 + (i * 37) % 900).collect();
     let bytes = send_least_bytes(bootstrap, topic, partitions as usize, &sizes).await?;
+    let largest = sizes.iter().max().copied().unwrap_or(0);
     println!(
-        "  least-bytes, 90 records of 100-999 bytes: bytes per partition {bytes:?} (largest record: {} bytes)",
-        sizes.iter().max().unwrap_or(&0)
+        "  least-bytes, 90 records of 100-999 bytes: bytes per partition {bytes:?} (largest record: {largest} bytes)"
+    );
+    let spread = bytes.iter().max().unwrap_or(&0) - bytes.iter().min().unwrap_or(&0);
+    summary(
+        "explicit",
+        &[
+            ("round_robin", join(&histogram(&placed, partitions))),
+            ("least_bytes", join(&bytes)),
+            ("least_bytes_spread", spread.to_string()),
+            ("largest_record", largest.to_string()),
+        ],
     );
     Ok(())
 }
@@ -274,6 +389,13 @@ async fn kafka_go_writer(cluster: &Cluster, topic: &str) {
     println!("\n③ kafka-go: a Writer with Balancer left unset writes key \"alice\" six times:");
     if cluster.is_mock() {
         println!("  (skipped: needs a real broker; the kafka-go Writer is a separate Go process)");
+        summary(
+            "kafka-go-writer",
+            &[
+                ("available", "no".into()),
+                ("reason", "needs-real-broker".into()),
+            ],
+        );
         return;
     }
     let keys = ["alice"; 6];
@@ -288,38 +410,71 @@ async fn kafka_go_writer(cluster: &Cluster, topic: &str) {
         Ok(read) => {
             let partitions: Vec<i32> = read.iter().map(|l| l.partition).collect();
             println!("  partitions in write order: {partitions:?}");
+            summary("kafka-go-writer", &[("partitions", join(&partitions))]);
             println!(
                 "  → the default Balancer is round-robin: it ignores the key, so one key's records are\n\
                  \x20   spread over every partition and Kafka no longer keeps them in order. Set\n\
                  \x20   Balancer: &kafka.Hash{{}} (or another hashing balancer) when keys matter."
             );
         }
-        Err(error) => println!("  (not available: {error:#})"),
+        Err(error) => {
+            println!("  (not available: {error:#})");
+            summary(
+                "kafka-go-writer",
+                &[
+                    ("available", "no".into()),
+                    ("reason", unavailable_reason(&error).into()),
+                ],
+            );
+        }
     }
 }
 
 /// ② The cross-client trap, from the table above.
 fn traps(columns: &[Column]) {
     println!("\n② The same key, different clients:");
-    let line = |a: &str, b: &str| match disagreements(columns, a, b) {
-        Some(keys) if keys.is_empty() => {
-            println!(
-                "  {a} vs {b}: the same partition for all {} keys",
-                KEYS.len()
-            );
+    // Per pair: how many keys land in different partitions, or `missing`.
+    let mut fields = Vec::new();
+    let mut line = |a: &str, b: &str, field: &'static str| {
+        let differ = disagreements(columns, a, b);
+        match &differ {
+            Some(keys) if keys.is_empty() => {
+                println!(
+                    "  {a} vs {b}: the same partition for all {} keys",
+                    KEYS.len()
+                );
+            }
+            Some(keys) => println!(
+                "  {a} vs {b}: different partition for {} of {} keys ({})",
+                keys.len(),
+                KEYS.len(),
+                keys.join(", ")
+            ),
+            None => println!("  {a} vs {b}: cannot compare (a column is missing)"),
         }
-        Some(keys) => println!(
-            "  {a} vs {b}: different partition for {} of {} keys ({})",
-            keys.len(),
-            KEYS.len(),
-            keys.join(", ")
-        ),
-        None => println!("  {a} vs {b}: cannot compare (a column is missing)"),
+        fields.push((
+            field,
+            differ.map_or("missing".into(), |keys| keys.len().to_string()),
+        ));
     };
-    line("consistent_random", "Java client");
-    line("murmur2_random", "Java client");
-    line("consistent_random", "kafka-go Hash");
-    line("fnv1a_random", "kafka-go Hash");
+    line(
+        "consistent_random",
+        "Java client",
+        "consistent_random-vs-java",
+    );
+    line("murmur2_random", "Java client", "murmur2_random-vs-java");
+    line(
+        "consistent_random",
+        "kafka-go Hash",
+        "consistent_random-vs-kafka-go-hash",
+    );
+    line(
+        "fnv1a_random",
+        "kafka-go Hash",
+        "fnv1a_random-vs-kafka-go-hash",
+    );
+    fields.push(("keys", KEYS.len().to_string()));
+    summary("traps", &fields);
     println!(
         "  → producers sharing a topic must share the hash: partitioner=murmur2_random next to Java\n\
          \x20   producers, fnv1a_random next to kafka-go's Hash."

@@ -3,10 +3,13 @@
 //! broker. These tests need Java 17+ with the Kafka jars (`cargo xtask kafka
 //! up` fetches them) and Go; without them they fail saying what is missing.
 
-use ch02_balancers::{
-    GoBalancer, GoHashBalancer, java_placements, kafka_go_balance, kafka_go_hash,
-    kafka_go_placements, kafka_go_write, placements, reference,
+use ch02_balancers::lab::java::java_placements;
+use ch02_balancers::lab::kafka_go::{
+    GoBalancer, GoHashBalancer, kafka_go_balance, kafka_go_hash, kafka_go_placements,
+    kafka_go_write,
 };
+use ch02_balancers::lab::reference;
+use ch02_balancers::placements;
 use tutorial_lab::testing::{TestTopic, test_cluster};
 
 const KEYS: [&str; 12] = [

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeSet;
 
+use ch02_balancers::lab::{Fixed, histogram, reference};
 use ch02_balancers::{
-    Fixed, RoundRobin, histogram, producer_config, reference, send_least_bytes, send_round_robin,
-    send_through_future_producer, send_with_partitioner,
+    RoundRobin, producer_config, send_least_bytes, send_round_robin, send_through_future_producer,
+    send_with_partitioner,
 };
 use tutorial_lab::testing::{TestTopic, test_cluster};
 

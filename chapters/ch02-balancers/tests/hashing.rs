@@ -6,9 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use ch02_balancers::{
-    HASHING_PARTITIONERS, histogram, placements, producer_config, reference, send_all,
-};
+use ch02_balancers::lab::{histogram, reference};
+use ch02_balancers::{HASHING_PARTITIONERS, placements, producer_config, send_all};
 use rdkafka::ClientConfig;
 use tutorial_lab::testing::{TestTopic, test_cluster};
 use tutorial_support::settings::effective;

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use ch02_balancers::{histogram, producer_config, send_all, switches};
+use ch02_balancers::lab::{histogram, switches};
+use ch02_balancers::{producer_config, send_all};
 use tutorial_lab::testing::{TestTopic, test_cluster};
 
 #[tokio::test]

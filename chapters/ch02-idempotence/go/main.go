@@ -5,7 +5,7 @@
 //
 // Record n (value "n") goes to partition n % partitions, like the Rust
 // producer's. Prints "wrote N messages" or fails with the Writer's error.
-// kafka-go has no idempotent producer (segmentio/kafka-go#797), so there is
+// kafka-go has no idempotent producer (segmentio/kafka-go#233), so there is
 // no setting to compare: this is the Writer as it is.
 package main
 

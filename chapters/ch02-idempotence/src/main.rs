@@ -1,4 +1,6 @@
-//! 二.5 幂等生产者 — duplicates from retries, and how idempotence prevents them.
+//! 二.5 幂等生产者 — the showcase: the idempotent producer's settings
+//! (lesson), then duplicates from retries made on purpose behind the lab's
+//! fault proxy, and how idempotence prevents them.
 //!
 //! Run: `cargo run -p ch02-idempotence` against the broker started by
 //! `cargo xtask kafka up`: its PROXIED listener (localhost:9192) advertises
@@ -8,16 +10,18 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use ch02_idempotence::proxy::Fate;
-use ch02_idempotence::{
-    INCOMPATIBLE, Outcome, Plan, RetriedBatch, Route, SHOWN_SETTINGS, check_proxied_listener,
-    creation_error, delete_topic, go_available, go_dir, kafka_go_trial, max_in_flight,
-    producer_config, trial,
+use ch02_idempotence::lab::audit::RetriedBatch;
+use ch02_idempotence::lab::kafka_go::{self, kafka_go_trial};
+use ch02_idempotence::lab::proxy::Fate;
+use ch02_idempotence::lab::{
+    Outcome, Plan, Route, check_proxied_listener, delete_topic, max_in_flight, trial,
 };
+use ch02_idempotence::{INCOMPATIBLE, SHOWN_SETTINGS, creation_error, producer_config};
 use clap::Parser;
+use tutorial_lab::go::GoProgram;
 use tutorial_support::brokers::{PROXIED_ADVERTISED, PROXIED_LISTENER};
 use tutorial_support::topics::unique_name;
-use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective};
+use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective, summary};
 
 /// 二.5 幂等生产者: lose produce answers on purpose and count the duplicates the retries store
 #[derive(Parser)]
@@ -60,9 +64,8 @@ async fn run(args: &Args) -> Result<()> {
     let cluster = args.brokers.connect()?;
     show_settings(&cluster)?;
     cluster.require_real(
-        "losing the answer to a write the broker has made. The proxy forwards to a real broker's \
-         PROXIED listener; the mock cluster's injected produce errors replace the write instead of \
-         following it, so on the mock a retry never finds a stored copy to duplicate",
+        "the fault proxy, which loses the answer to a write a real broker has made \
+         (an error injected on the mock replaces the write, so a retry has nothing to duplicate)",
     )?;
     let route = Route {
         listen: args.proxy.clone(),
@@ -122,6 +125,7 @@ fn show_settings(cluster: &Cluster) -> Result<()> {
          caps max.in.flight.requests.per.connection at 5 (what ② measures on the wire differs).\n  \
          A setting that contradicts idempotence is refused instead of adjusted:"
     );
+    let (mut idempotent, mut plain) = (Vec::new(), Vec::new());
     for (key, value) in INCOMPATIBLE {
         let with = creation_error(true, key, value);
         let without = creation_error(false, key, value);
@@ -131,10 +135,30 @@ fn show_settings(cluster: &Cluster) -> Result<()> {
             with.as_deref()
                 .map_or("created (unexpected)".into(), |e| format!("refused: {e}")),
             "",
-            without.map_or("created".into(), |e| format!("refused: {e}")),
+            without
+                .as_deref()
+                .map_or("created".into(), |e| format!("refused: {e}")),
         );
+        // `key:value=refused|created`, e.g. `acks:1=refused`.
+        let verdict = |error: &Option<String>| {
+            if error.is_some() {
+                "refused"
+            } else {
+                "created"
+            }
+            .to_string()
+        };
+        idempotent.push((format!("{key}:{value}"), verdict(&with)));
+        plain.push((format!("{key}:{value}"), verdict(&without)));
     }
+    summary("incompatible-idempotent", &as_fields(&idempotent));
+    summary("incompatible-plain", &as_fields(&plain));
     Ok(())
+}
+
+/// Owned `(key, value)` pairs as [`summary`] fields.
+fn as_fields(list: &[(String, String)]) -> Vec<(&str, String)> {
+    list.iter().map(|(k, v)| (k.as_str(), v.clone())).collect()
 }
 
 /// ② Produce requests in flight, measured on the wire.
@@ -148,6 +172,7 @@ async fn show_in_flight(
         "\n② A slow broker: the proxy holds every produce answer for {SLOW_ANSWER:?}; {IN_FLIGHT_RECORDS} \
          records in batches of 10.\n  Most produce requests one connection had sent without an answer yet:"
     );
+    let mut fields = Vec::new();
     for idempotent in [false, true] {
         let topic = unique_name(&format!("{}-in-flight", args.topic));
         scratch.push(topic.clone());
@@ -165,6 +190,8 @@ async fn show_in_flight(
             report.max_in_flight,
             report.produce_requests()
         );
+        let run = if idempotent { "idempotent" } else { "plain" };
+        fields.push((run, report.max_in_flight.to_string()));
     }
     println!(
         "  Without idempotence the limit is librdkafka's default (1000000): the producer keeps sending.\n  \
@@ -172,6 +199,7 @@ async fn show_in_flight(
          but librdkafka 2.12 sends an idempotent producer's next request only after the previous\n  \
          answer (confluentinc/librdkafka#4989): 1 in flight — on a slow link, that costs throughput."
     );
+    summary("in-flight", &fields);
     Ok(())
 }
 
@@ -196,6 +224,27 @@ fn show_table(args: &Args, outcomes: &[Outcome]) {
             o.audit.missing,
             if o.audit.order_kept { "yes" } else { "no" },
             o.proxy.withheld
+        );
+    }
+    for o in outcomes {
+        summary(
+            if o.plan.idempotent {
+                "trial-idempotent"
+            } else {
+                "trial-plain"
+            },
+            &[
+                ("sent", o.sent.records.to_string()),
+                ("acknowledged", o.sent.acknowledged.to_string()),
+                ("stored", o.audit.stored.to_string()),
+                ("duplicates", o.audit.duplicates.to_string()),
+                ("lost", o.audit.missing.to_string()),
+                (
+                    "in_order",
+                    if o.audit.order_kept { "yes" } else { "no" }.into(),
+                ),
+                ("withheld", o.proxy.withheld.to_string()),
+            ],
         );
     }
     for o in outcomes {
@@ -275,10 +324,17 @@ async fn show_kafka_go(
     println!(
         "\n⑤ kafka-go: a kafka.Writer (go/main.go) sends the same records through the same proxy:"
     );
-    if !go_available() {
+    if !GoProgram::available() {
         println!(
             "  (not available: cannot run `go`; install Go 1.23+ to run {})",
-            go_dir().display()
+            kafka_go::program().dir().display()
+        );
+        summary(
+            "kafka-go",
+            &[
+                ("available", "no".into()),
+                ("reason", "go-unavailable".into()),
+            ],
         );
         return Ok(());
     }
@@ -300,6 +356,17 @@ async fn show_kafka_go(
         o.audit.missing,
         o.proxy.withheld
     );
+    summary(
+        "kafka-go",
+        &[
+            ("succeeded", if o.succeeded { "yes" } else { "no" }.into()),
+            ("sent", args.records.to_string()),
+            ("stored", o.audit.stored.to_string()),
+            ("duplicates", o.audit.duplicates.to_string()),
+            ("lost", o.audit.missing.to_string()),
+            ("withheld", o.proxy.withheld.to_string()),
+        ],
+    );
     for line in o.output.lines().filter(|_| !o.succeeded) {
         println!("  go: {line}");
     }
@@ -308,7 +375,7 @@ async fn show_kafka_go(
     }
     println!(
         "  → kafka-go retries a batch whose answer it did not get, like librdkafka, but it has no\n  \
-         \x20 idempotent producer (segmentio/kafka-go#797): nothing lets the broker recognise the retry."
+         \x20 idempotent producer (segmentio/kafka-go#233): nothing lets the broker recognise the retry."
     );
     Ok(())
 }

@@ -8,10 +8,10 @@
 
 use std::time::Duration;
 
-use ch02_idempotence::proxy::Fate;
-use ch02_idempotence::{
-    Outcome, Plan, Route, check_proxied_listener, delete_topic, kafka_go_trial, max_in_flight,
-    trial,
+use ch02_idempotence::lab::kafka_go::kafka_go_trial;
+use ch02_idempotence::lab::proxy::Fate;
+use ch02_idempotence::lab::{
+    Outcome, Plan, Route, check_proxied_listener, delete_topic, max_in_flight, trial,
 };
 use tokio::sync::{Mutex, MutexGuard, OnceCell};
 use tutorial_lab::testing::{test_cluster, unique_name, within};

@@ -1,4 +1,4 @@
-//! 二.1 以编程方式创建 Topic — the Admin API: create, inspect, grow.
+//! 二.1 创建 Topic — the showcase of the Admin API: create, inspect, grow.
 //!
 //! Run: `cargo run -p ch02-topic-admin` against a broker on localhost:9092
 //! (`cargo xtask kafka up`).
@@ -6,16 +6,17 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use ch02_topic_admin::lab::{moved, wait_for_partition_count, wait_until_visible};
 use ch02_topic_admin::{
     Admin, Created, TopicSpec, admin_client, create_topic, describe_topic_configs, grow_partitions,
-    key_placement, wait_for_partition_count,
+    key_placement,
 };
 use clap::Parser;
 use rdkafka::admin::AdminOptions;
 use tutorial_support::topics::unique_name;
-use tutorial_support::{BrokerArgs, Cluster, init_tracing};
+use tutorial_support::{BrokerArgs, Cluster, init_tracing, summary};
 
-/// 二.1 以编程方式创建 Topic: create a topic with configs, read back what the broker applied, grow it
+/// 二.1 创建 Topic: create a topic with configs, read back what the broker applied, grow it
 #[derive(Parser)]
 #[command(version)]
 struct Args {
@@ -88,12 +89,15 @@ async fn create_and_describe(admin: &Admin, spec: &TopicSpec, brokers: usize) ->
             .collect::<Vec<_>>()
             .join(", ")
     );
-    match create_topic(admin, spec, brokers).await? {
+    let created = create_topic(admin, spec, brokers).await?;
+    wait_until_visible(admin, &spec.name).await?;
+    match created {
         Created::Created => println!("  created"),
         Created::AlreadyExists => println!(
             "  already exists: nothing changed (CreateTopics never modifies an existing topic)"
         ),
     }
+    summary("create", &[("outcome", outcome(created).into())]);
     println!(
         "\n② DescribeConfigs {} (what the broker applied):",
         spec.name
@@ -105,7 +109,8 @@ async fn create_and_describe(admin: &Admin, spec: &TopicSpec, brokers: usize) ->
         "segment.bytes",
         "max.message.bytes",
     ];
-    for config in describe_topic_configs(admin, &spec.name, &names).await? {
+    let applied = describe_topic_configs(admin, &spec.name, &names).await?;
+    for config in &applied {
         let origin = if config.set_on_topic {
             "set on this topic"
         } else {
@@ -113,6 +118,15 @@ async fn create_and_describe(admin: &Admin, spec: &TopicSpec, brokers: usize) ->
         };
         println!("  {:<20} = {:<12} ({origin})", config.name, config.value);
     }
+    // One field per config: its value, and `topic` or `broker` for its origin.
+    let fields: Vec<(&str, String)> = applied
+        .iter()
+        .map(|c| {
+            let origin = if c.set_on_topic { "topic" } else { "broker" };
+            (c.name.as_str(), format!("{}({origin})", c.value))
+        })
+        .collect();
+    summary("describe", &fields);
     println!("\n③ CreateTopics {} again:", spec.name);
     let again = create_topic(admin, spec, brokers).await?;
     println!(
@@ -123,7 +137,15 @@ async fn create_and_describe(admin: &Admin, spec: &TopicSpec, brokers: usize) ->
             "created (it had been deleted meanwhile)"
         }
     );
+    summary("create-again", &[("outcome", outcome(again).into())]);
     Ok(())
+}
+
+fn outcome(created: Created) -> &'static str {
+    match created {
+        Created::Created => "created",
+        Created::AlreadyExists => "already_exists",
+    }
 }
 
 /// ④ Growing a topic changes `partition = hash(key) % count` for new records.
@@ -138,26 +160,40 @@ async fn grow_and_watch_keys(admin: &Admin, cluster: &Cluster) -> Result<()> {
     create_topic(admin, &scratch, cluster.brokers().len()).await?;
     let before = key_placement(bootstrap, &scratch.name, &KEYS).await?;
     grow_partitions(admin, &scratch.name, 4).await?;
-    wait_for_partition_count(bootstrap, &scratch.name, 4).await?;
+    wait_for_partition_count(admin, &scratch.name, 4).await?;
     let after = key_placement(bootstrap, &scratch.name, &KEYS).await?;
     println!("\n④ CreatePartitions on a scratch topic: 3 → 4 partitions");
-    let mut moved = 0;
+    let moved = moved(&KEYS, &before, &after);
     for key in KEYS {
         let (b, a) = (before[key], after[key]);
-        if a != b {
-            moved += 1;
-        }
         let note = if a == b { "" } else { "  ← moved" };
         println!("  {key:<8} partition {b} → {a}{note}");
     }
     println!(
-        "  {moved} of {} keys now go to a different partition: per-key order across the change is lost",
+        "  {} of {} keys now go to a different partition: per-key order across the change is lost",
+        moved.len(),
         KEYS.len()
     );
-    match grow_partitions(admin, &scratch.name, 2).await {
-        Ok(()) => println!("  shrinking to 2 partitions unexpectedly succeeded"),
-        Err(error) => println!("  shrinking to 2: refused ({error})"),
-    }
+    let shrink = match grow_partitions(admin, &scratch.name, 2).await {
+        Ok(()) => {
+            println!("  shrinking to 2 partitions unexpectedly succeeded");
+            "accepted"
+        }
+        Err(error) => {
+            println!("  shrinking to 2: refused ({error})");
+            "refused"
+        }
+    };
+    summary(
+        "grow",
+        &[
+            ("from", "3".into()),
+            ("to", "4".into()),
+            ("keys", KEYS.len().to_string()),
+            ("moved", moved.len().to_string()),
+            ("shrink_to_2", shrink.into()),
+        ],
+    );
     admin
         .delete_topics(&[&scratch.name], &AdminOptions::new())
         .await?;

@@ -1,8 +1,9 @@
 //! Chapter 二.1's claims, proven on a real Apache Kafka broker.
 
+use ch02_topic_admin::lab::{partition_count, wait_for_partition_count, wait_until_visible};
 use ch02_topic_admin::{
     Created, TopicSpec, admin_client, create_topic, describe_topic_configs, grow_partitions,
-    key_placement, partition_count, wait_for_partition_count,
+    key_placement,
 };
 use rdkafka::admin::AdminOptions;
 use tutorial_lab::testing::{crc32, test_cluster, unique_name};
@@ -40,6 +41,7 @@ async fn topic_configs_are_applied_as_requested_and_the_rest_inherit_broker_defa
         .await
         .unwrap();
     assert_eq!(outcome, Created::Created);
+    wait_until_visible(&admin, &spec.name).await.unwrap();
     assert_eq!(
         partition_count(cluster.bootstrap_servers(), &spec.name).unwrap(),
         2
@@ -77,6 +79,7 @@ async fn creating_an_existing_topic_reports_already_exists_and_changes_nothing()
         create_topic(&admin, &spec, 1).await.unwrap(),
         Created::Created
     );
+    wait_until_visible(&admin, &spec.name).await.unwrap();
     spec.partitions = 5;
     spec.configs = vec![("retention.ms".into(), "60000".into())];
     assert_eq!(
@@ -159,7 +162,7 @@ async fn growing_a_topic_moves_keys_to_other_partitions() {
     let keys = ["alice", "bob", "erin", "grace", "mallory", "sybil"];
     let before = key_placement(bootstrap, &spec.name, &keys).await.unwrap();
     grow_partitions(&admin, &spec.name, 4).await.unwrap();
-    wait_for_partition_count(bootstrap, &spec.name, 4)
+    wait_for_partition_count(&admin, &spec.name, 4)
         .await
         .unwrap();
     let after = key_placement(bootstrap, &spec.name, &keys).await.unwrap();

@@ -1,4 +1,5 @@
-//! 二.2 配置生产者；同步与异步发送.
+//! 二.2 配置生产者与发送 — the showcase: lesson steps ①–③, then the lab's
+//! drop-without-flush drill ④.
 //!
 //! Run: `cargo run -p ch02-writer` against a broker on localhost:9092
 //! (`cargo xtask kafka up`). Ctrl-C during the asynchronous run stops
@@ -6,19 +7,22 @@
 
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use anyhow::Result;
+use ch02_writer::lab::{drop_without_flush, lingering_config, queue_records};
 use ch02_writer::{
-    SETTINGS, async_producer, explain, producer_config, send_async, send_batch, send_one,
+    SETTINGS, async_producer, explain, flush, producer_config, send_async, send_batch, send_one,
 };
 use clap::Parser;
 use rdkafka::ClientConfig;
-use rdkafka::producer::{BaseRecord, FutureProducer, Producer};
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::producer::{FutureProducer, Producer};
 use tutorial_support::topics::ensure_topic;
-use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective, shutdown_token};
+use tutorial_support::{
+    BrokerArgs, Cluster, init_tracing, print_effective, shutdown_token, summary,
+};
 
-/// 二.2 配置生产者；同步与异步发送: FutureProducer (await each result) and ThreadedProducer (delivery callback)
+/// 二.2 配置生产者与发送: FutureProducer (await each result) and ThreadedProducer (delivery callback)
 #[derive(Parser)]
 #[command(version)]
 struct Args {
@@ -79,6 +83,13 @@ async fn send_synchronously(config: &ClientConfig, topic: &str) -> Result<()> {
         "\n① Synchronous send of one record: partition {}, offset {}",
         placement.partition, placement.offset
     );
+    summary(
+        "sync-one",
+        &[
+            ("partition", placement.partition.to_string()),
+            ("offset", placement.offset.to_string()),
+        ],
+    );
 
     // A batch of ten, the sixth of which is larger than message.max.bytes.
     let records: Vec<(String, Vec<u8>)> = (0..10)
@@ -109,6 +120,19 @@ async fn send_synchronously(config: &ClientConfig, topic: &str) -> Result<()> {
         "  {ok} delivered, {} failed; one bad record did not stop the others",
         results.len() - ok
     );
+    let too_large = results.iter().filter(|r| {
+        r.as_ref()
+            .is_err_and(|e| e.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageSizeTooLarge))
+    });
+    summary(
+        "sync-batch",
+        &[
+            ("sent", results.len().to_string()),
+            ("delivered", ok.to_string()),
+            ("failed", (results.len() - ok).to_string()),
+            ("too_large", too_large.count().to_string()),
+        ],
+    );
     Ok(())
 }
 
@@ -122,17 +146,31 @@ async fn send_asynchronously(config: &ClientConfig, args: &Args) -> Result<()> {
         "\n③ Asynchronous send of {} records of {} bytes (local queue: {} records); Ctrl-C stops early",
         args.records, args.record_size, args.queue_size
     );
+    summary(
+        "async-start",
+        &[
+            ("records", args.records.to_string()),
+            ("queue", args.queue_size.to_string()),
+        ],
+    );
     let stop = shutdown_token();
     let report = tokio::select! {
         report = send_async(&producer, &args.topic, args.records, &payload) => report?,
         () = stop.cancelled() => {
             // Stop enqueuing, but deliver what is already queued.
-            producer.flush(Duration::from_secs(30))?;
+            flush(&producer).await?;
             let c = producer.context();
-            println!(
-                "  interrupted: flushed; {} delivered, {} failed",
+            let (delivered, failed) = (
                 c.delivered.load(Ordering::Relaxed),
-                c.failed.load(Ordering::Relaxed)
+                c.failed.load(Ordering::Relaxed),
+            );
+            println!("  interrupted: flushed; {delivered} delivered, {failed} failed");
+            summary(
+                "interrupted",
+                &[
+                    ("delivered", delivered.to_string()),
+                    ("failed", failed.to_string()),
+                ],
             );
             return Ok(());
         }
@@ -149,6 +187,15 @@ async fn send_asynchronously(config: &ClientConfig, args: &Args) -> Result<()> {
         "  send() answered QueueFull {} times; each time we waited and retried instead of dropping",
         report.queue_full_waits
     );
+    summary(
+        "async",
+        &[
+            ("enqueued", report.enqueued.to_string()),
+            ("delivered", report.delivered.to_string()),
+            ("failed", report.failed.to_string()),
+            ("queue_full_waits", report.queue_full_waits.to_string()),
+        ],
+    );
     for error in producer
         .context()
         .errors
@@ -161,25 +208,24 @@ async fn send_asynchronously(config: &ClientConfig, args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// ④ The pitfall: a producer dropped with records still queued.
+/// ④ The lab's drill: a producer dropped with records still queued.
 fn show_drop_without_flush(cluster: &Cluster, topic: &str) -> Result<()> {
     // A long linger keeps the records in librdkafka's queue, as a burst just
     // before shutdown would be.
-    let config = producer_config(cluster.bootstrap_servers(), 10_000, "none");
-    let producer = async_producer(&config)?;
-    for seq in 0..1_000u64 {
-        let record = BaseRecord::with_opaque_to(topic, Box::new(seq))
-            .key("late")
-            .payload("queued just before exit");
-        producer.send(record).map_err(|(e, _)| e)?;
-    }
-    let context = std::sync::Arc::clone(producer.context());
-    drop(producer); // no flush(): rust-rdkafka purges the queue on drop
+    let producer = queue_records(&lingering_config(cluster.bootstrap_servers()), topic, 1_000)?;
+    let counted = drop_without_flush(producer)?; // no flush(): rust-rdkafka purges the queue
     println!(
         "\n④ 1000 records queued, producer dropped without flush(): delivered {}, failed {} (purged)",
-        context.delivered.load(Ordering::Relaxed),
-        context.failed.load(Ordering::Relaxed)
+        counted.delivered, counted.failed
     );
     println!("  → always flush() before a producer goes out of scope; ③ did, and lost nothing");
+    summary(
+        "drop-without-flush",
+        &[
+            ("queued", "1000".to_string()),
+            ("delivered", counted.delivered.to_string()),
+            ("failed", counted.failed.to_string()),
+        ],
+    );
     Ok(())
 }

@@ -1,14 +1,14 @@
 //! Chapter 二.2's claims, proven on a real Apache Kafka broker.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use ch02_writer::{async_producer, explain, producer_config, send_async, send_batch};
+use ch02_writer::lab::{drop_without_flush, lingering_config, queue_records};
+use ch02_writer::{async_producer, explain, flush, producer_config, send_async, send_batch};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::RDKafkaErrorCode;
-use rdkafka::producer::{BaseRecord, FutureProducer, Producer};
+use rdkafka::producer::FutureProducer;
 use tutorial_lab::testing::{Record, TestTopic, read_all, test_cluster};
 use tutorial_support::Cluster;
 
@@ -104,36 +104,16 @@ async fn a_full_local_queue_makes_send_wait_not_drop() {
     assert_eq!(stored(&cluster, &topic), 5_000);
 }
 
-/// Queues `count` records behind a 10 s linger, so they are still queued
-/// when the test decides what happens next.
-fn queue_records(
-    config: &ClientConfig,
-    topic: &str,
-    count: u64,
-) -> std::sync::Arc<ch02_writer::AsyncProducer> {
-    let producer = async_producer(config).unwrap();
-    for seq in 0..count {
-        let record =
-            BaseRecord::<(), str, Box<u64>>::with_opaque_to(topic, Box::new(seq)).payload("late");
-        producer.send(record).map_err(|(e, _)| e).unwrap();
-    }
-    producer
-}
-
 #[tokio::test]
 async fn a_producer_dropped_without_flush_loses_its_queued_records() {
     let cluster = test_cluster();
     let topic = TestTopic::create(&cluster, "ch02-drop", 1, 1).await;
-    let config = producer_config(cluster.bootstrap_servers(), 10_000, "none");
-    let producer = queue_records(&config, &topic.name, 500);
-    let context = std::sync::Arc::clone(producer.context());
-    drop(producer);
-    assert_eq!(context.delivered.load(Ordering::Relaxed), 0);
-    assert_eq!(
-        context.failed.load(Ordering::Relaxed),
-        500,
-        "each purged record is reported failed"
-    );
+    // A 10 s linger: the records are still queued when the producer is dropped.
+    let config = lingering_config(cluster.bootstrap_servers());
+    let producer = queue_records(&config, &topic.name, 500).unwrap();
+    let counted = drop_without_flush(producer).unwrap();
+    assert_eq!(counted.delivered, 0);
+    assert_eq!(counted.failed, 500, "each purged record is reported failed");
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(stored(&cluster, &topic), 0, "nothing reached the broker");
 }
@@ -142,12 +122,11 @@ async fn a_producer_dropped_without_flush_loses_its_queued_records() {
 async fn a_producer_that_flushes_before_drop_loses_nothing() {
     let cluster = test_cluster();
     let topic = TestTopic::create(&cluster, "ch02-flush", 1, 1).await;
-    let config = producer_config(cluster.bootstrap_servers(), 10_000, "none");
-    let producer = queue_records(&config, &topic.name, 500);
-    producer.flush(Duration::from_secs(30)).unwrap();
-    let context = std::sync::Arc::clone(producer.context());
-    drop(producer);
-    assert_eq!(context.delivered.load(Ordering::Relaxed), 500);
+    let config = lingering_config(cluster.bootstrap_servers());
+    let producer = queue_records(&config, &topic.name, 500).unwrap();
+    flush(&producer).await.unwrap();
+    let counted = drop_without_flush(producer).unwrap();
+    assert_eq!(counted.delivered, 500);
     assert_eq!(stored(&cluster, &topic), 500);
 }
 

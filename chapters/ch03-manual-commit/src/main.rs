@@ -10,22 +10,23 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
-use ch03_manual_commit::{
+use ch03_manual_commit::lab::{
     CommitCounter, Drill, Mode, Reader, SETTINGS, Sink, Until, consumer_config, crash_drill,
     produce, run_worker, subscribe,
 };
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use rdkafka::consumer::Consumer;
-use tutorial_support::topics::unique_name;
-use tutorial_support::topics::{delete_topic, ensure_topic};
-use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective, shutdown_token};
+use tutorial_support::topics::{delete_topic, ensure_topic, unique_name};
+use tutorial_support::{
+    BrokerArgs, Cluster, init_tracing, print_effective, shutdown_token, summary,
+};
 
 /// 三.2 位移管理: crash a consumer on purpose under three offset strategies and count lost and repeated records
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
     #[command(subcommand)]
-    command: Option<Command_>,
+    command: Option<Step>,
     #[command(flatten)]
     brokers: BrokerArgs,
     /// Records in the crash drills
@@ -40,7 +41,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command_ {
+enum Step {
     /// Run one consumer until Ctrl-C/SIGTERM (commits what it processed, then leaves)
     Worker(WorkerArgs),
 }
@@ -71,7 +72,7 @@ async fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
     let result = match &cli.command {
-        Some(Command_::Worker(args)) => worker(args).await,
+        Some(Step::Worker(args)) => worker(args).await,
         None => showcase(&cli).await,
     };
     tutorial_support::exit_code(result)
@@ -95,6 +96,7 @@ async fn worker(args: &WorkerArgs) -> Result<()> {
         "worker stopped: processed {}, committed on the way out, left the group",
         report.processed
     );
+    summary("worker", &[("processed", report.processed.to_string())]);
     Ok(())
 }
 
@@ -108,6 +110,9 @@ async fn showcase(cli: &Cli) -> Result<()> {
             SETTINGS,
         )?;
     }
+    // Each drill's worker is a separate process; librdkafka's mock cluster
+    // lives inside this one, out of the workers' reach.
+    cluster.require_real("the crash drills (a worker process must reach the same cluster)")?;
     let topic = unique_name("ch03-commit-drill");
     ensure_topic(&cluster, &topic, 1, 1, &[]).await?;
     produce(bootstrap, &topic, cli.records).await?;
@@ -154,6 +159,31 @@ fn print_drill(drill: &Drill) {
         drill.audit.extra_deliveries,
         drill.applied_after_dedupe
     );
+    let lost_offsets = lost
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    summary(
+        &format!("drill-{}", drill.mode.name()),
+        &[
+            ("committed_at_kill", drill.committed_at_kill.to_string()),
+            ("lost", lost.len().to_string()),
+            (
+                "lost_offsets",
+                if lost.is_empty() {
+                    "none".into()
+                } else {
+                    lost_offsets
+                },
+            ),
+            ("repeated", drill.audit.extra_deliveries.to_string()),
+            (
+                "applied_after_dedupe",
+                drill.applied_after_dedupe.to_string(),
+            ),
+        ],
+    );
 }
 
 /// ② What each strategy costs: the same records, consumed once per mode.
@@ -188,10 +218,15 @@ async fn compare_costs(cluster: &Cluster, records: i64, dir: &Path) -> Result<()
                 report.commits
             ),
         };
-        println!(
-            "  {:<12} {:>11.0}   {commits}",
-            mode.name(),
-            report.processed as f64 / seconds
+        let rate = report.processed as f64 / seconds;
+        println!("  {:<12} {rate:>11.0}   {commits}", mode.name());
+        summary(
+            &format!("cost-{}", mode.name()),
+            &[
+                ("records", report.processed.to_string()),
+                ("records_per_s", format!("{rate:.0}")),
+                ("commits", report.commits.to_string()),
+            ],
         );
     }
     delete_topic(cluster, &topic).await?;

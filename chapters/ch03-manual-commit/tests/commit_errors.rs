@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ch03_manual_commit::{Mode, produce, subscribe};
+use ch03_manual_commit::lab::{Mode, produce, subscribe};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer};
 use tutorial_lab::testing::{TestTopic, test_cluster, unique_name, within};

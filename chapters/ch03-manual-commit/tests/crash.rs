@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use ch03_manual_commit::{Drill, Mode, crash_drill, produce};
+use ch03_manual_commit::lab::{Drill, Mode, crash_drill, produce};
 use tutorial_lab::testing::{TestTopic, test_cluster, unique_name};
 
 const RECORDS: i64 = 400;

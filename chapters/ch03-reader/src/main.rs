@@ -1,4 +1,4 @@
-//! 三.1 消费者、消费者组与读循环.
+//! 三.1 消费者、消费者组与读循环 — the showcase.
 //!
 //! Run: `cargo run -p ch03-reader` against a broker on localhost:9092.
 //! `--follow` keeps reading until Ctrl-C, then commits and leaves the group.
@@ -6,15 +6,15 @@
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::Result;
-use ch03_reader::{
-    Members, group_config, join, produce, read_from_offset, read_from_time, read_loop,
-};
+use anyhow::{Result, bail};
+use ch03_reader::lab::{Members, produce};
+use ch03_reader::lesson::{group_config, join, read_from_offset, read_from_time, read_loop};
 use clap::Parser;
 use rdkafka::Message;
-use tutorial_support::topics::unique_name;
-use tutorial_support::topics::{delete_topic, ensure_topic};
-use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective, shutdown_token};
+use tutorial_support::topics::{delete_topic, ensure_topic, unique_name};
+use tutorial_support::{
+    BrokerArgs, Cluster, init_tracing, print_effective, shutdown_token, summary,
+};
 
 /// 三.1 消费者、消费者组与读循环: subscribe vs assign, seeking, auto.offset.reset, queue vs publish-subscribe
 #[derive(Parser)]
@@ -87,22 +87,34 @@ async fn new_groups_and_the_reset_policy(cluster: &Cluster, topic: &str) -> Resu
     members.wait_until_assigned(SETTLE).await?;
     // Give the default group every chance to read the 30 existing records.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let before = members.counts();
+    let (latest_old, earliest_old) = (members.count(0), members.count(1));
     produce(bootstrap, topic, 30, 5, None).await?;
-    members.wait_for_total(before[1] + 5 + 5, SETTLE).await?;
-    let after = members.stop().await?;
+    members
+        .wait_for_total(latest_old + earliest_old + 5 + 5, SETTLE)
+        .await?;
+    let [latest_total, earliest_total] = members.stop().await?[..] else {
+        bail!("expected two members");
+    };
     println!(
         "\n① Two new groups join a topic that already holds 30 records; then 5 more are produced:"
     );
     println!(
-        "  auto.offset.reset=latest (librdkafka default): {} of the 30 old records, {} in total",
-        before[0], after[0]
+        "  auto.offset.reset=latest (librdkafka default): {latest_old} of the 30 old records, {latest_total} in total"
     );
     println!(
-        "  auto.offset.reset=earliest:                    {} of the 30 old records, {} in total",
-        before[1], after[1]
+        "  auto.offset.reset=earliest:                    {earliest_old} of the 30 old records, {earliest_total} in total"
     );
     println!("  → a new group with the default silently skips everything written before it joined");
+    summary(
+        "reset-policy",
+        &[
+            ("old_records", "30".into()),
+            ("latest_old", latest_old.to_string()),
+            ("latest_total", latest_total.to_string()),
+            ("earliest_old", earliest_old.to_string()),
+            ("earliest_total", earliest_total.to_string()),
+        ],
+    );
     Ok(())
 }
 
@@ -110,17 +122,35 @@ async fn new_groups_and_the_reset_policy(cluster: &Cluster, topic: &str) -> Resu
 async fn seek_without_a_group(cluster: &Cluster, topic: &str, base: i64) -> Result<()> {
     let bootstrap = cluster.bootstrap_servers();
     let at_offset = read_from_offset(bootstrap, topic, 0, 3).await?;
-    let at_time = read_from_time(bootstrap, topic, 0, base + 10_500).await?;
     println!("\n② Without a group (assign):");
     println!(
         "  partition 0 from offset 3: first record is offset {} (payload {})",
         at_offset.offset(),
         String::from_utf8_lossy(at_offset.payload().unwrap_or_default())
     );
+    summary(
+        "seek-offset",
+        &[
+            ("requested", "3".into()),
+            ("first", at_offset.offset().to_string()),
+        ],
+    );
+    // librdkafka's mock cluster answers every ListOffsets by timestamp with
+    // "no offset" (rdkafka_mock_handlers.c: "FIXME: by timestamp").
+    cluster.require_real("offsets_for_times (ListOffsets by timestamp)")?;
+    let at_time = read_from_time(bootstrap, topic, 0, base + 10_500).await?;
+    let delta_ms = at_time.timestamp().to_millis().unwrap_or_default() - base;
     println!(
-        "  partition 0 from time base+10.5 s: first record is offset {}, timestamp base+{} ms",
+        "  partition 0 from time base+10.5 s: first record is offset {}, timestamp base+{delta_ms} ms",
         at_time.offset(),
-        at_time.timestamp().to_millis().unwrap_or_default() - base
+    );
+    summary(
+        "seek-time",
+        &[
+            ("requested_ms", "10500".into()),
+            ("first", at_time.offset().to_string()),
+            ("timestamp_ms", delta_ms.to_string()),
+        ],
     );
     Ok(())
 }
@@ -141,17 +171,26 @@ async fn queue_and_publish_subscribe(cluster: &Cluster) -> Result<()> {
     members.wait_until_assigned(SETTLE).await?;
     produce(bootstrap, &topic, 0, 100, None).await?;
     members.wait_for_total(200, SETTLE).await?;
-    let counts = members.stop().await?;
+    let [billing_1, billing_2, audit] = members.stop().await?[..] else {
+        bail!("expected three members");
+    };
     println!("\n③ 100 records; group 'billing' has two members, group 'audit' one:");
     println!(
-        "  billing: member 1 got {}, member 2 got {} (together {}: each record once — a queue)",
-        counts[0],
-        counts[1],
-        counts[0] + counts[1]
+        "  billing: member 1 got {billing_1}, member 2 got {billing_2} (together {}: each record once — a queue)",
+        billing_1 + billing_2
     );
     println!(
-        "  audit:   its only member got {} (every group gets everything — publish-subscribe)",
-        counts[2]
+        "  audit:   its only member got {audit} (every group gets everything — publish-subscribe)"
+    );
+    summary(
+        "groups",
+        &[
+            ("records", "100".into()),
+            ("billing_1", billing_1.to_string()),
+            ("billing_2", billing_2.to_string()),
+            ("billing_total", (billing_1 + billing_2).to_string()),
+            ("audit", audit.to_string()),
+        ],
     );
     delete_topic(cluster, &topic).await?;
     Ok(())
@@ -173,5 +212,6 @@ async fn follow(cluster: &Cluster, topic: &str, group: &str) -> Result<()> {
     })
     .await?;
     println!("stopped after {processed} records: offsets committed, group left");
+    summary("follow", &[("processed", processed.to_string())]);
     Ok(())
 }

@@ -2,7 +2,8 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ch03_reader::{Members, join, produce, read_from_offset, read_from_time, read_stream};
+use ch03_reader::lab::{Members, produce};
+use ch03_reader::lesson::{join, read_from_offset, read_from_time, read_stream};
 use rdkafka::Message;
 use tokio_util::sync::CancellationToken;
 use tutorial_lab::testing::{TestTopic, test_cluster, unique_name};
@@ -101,7 +102,7 @@ async fn reading_from_a_time_starts_at_the_first_record_at_or_after_it() {
 async fn settle_position(members: &Members, index: usize, bootstrap: &str, topic: &str) -> usize {
     let deadline = Instant::now() + SETTLE;
     let mut probes = 0;
-    while members.counts()[index] == 0 {
+    while members.count(index) == 0 {
         assert!(
             Instant::now() < deadline,
             "member {index} never started reading"
@@ -127,7 +128,7 @@ async fn a_new_group_with_the_default_reset_sees_only_records_produced_after_it_
     members.wait_until_assigned(SETTLE).await.unwrap();
     let probes = settle_position(&members, 0, bootstrap, &topic.name).await;
     // Probes sent before the position was fixed are skipped too: count what arrived.
-    let baseline = members.counts()[0];
+    let baseline = members.count(0);
     assert!(
         baseline <= probes,
         "only probes so far, none of the 30 old records: {baseline}"

@@ -1,19 +1,19 @@
-//! 三.3 消费者组与 Rebalance.
+//! 三.3 消费者组与 Rebalance — the showcase.
 //!
 //! Run: `cargo run -p ch03-rebalance` against a broker on localhost:9092.
 //! For each protocol: two members share six partitions, a third joins, then
 //! leaves; the callbacks show what each rebalance took away from whom.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Result;
-use ch03_rebalance::{Group, Protocol, member_config, produce, step_report};
+use anyhow::{Context, Result};
+use ch03_rebalance::lab::{Group, parse_protocol, produce, step_report};
+use ch03_rebalance::lesson::{Protocol, member_config};
 use clap::Parser;
-use tutorial_support::topics::unique_name;
-use tutorial_support::topics::{delete_topic, ensure_topic};
-use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective};
+use tutorial_support::topics::{delete_topic, ensure_topic, unique_name};
+use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective, summary};
 
 /// 三.3 消费者组与 Rebalance: eager vs cooperative-sticky vs KIP-848, static membership
 #[derive(Parser)]
@@ -23,8 +23,8 @@ struct Args {
     command: Option<Sub>,
     #[command(flatten)]
     brokers: BrokerArgs,
-    /// Only this protocol (default: all three)
-    #[arg(long, value_enum)]
+    /// Only this protocol: eager, cooperative or consumer (default: all three)
+    #[arg(long, value_parser = parse_protocol)]
     protocol: Option<Protocol>,
 }
 
@@ -38,7 +38,8 @@ enum Sub {
         topic: String,
         #[arg(long)]
         group: String,
-        #[arg(long, value_enum, default_value_t = Protocol::Cooperative)]
+        /// eager, cooperative or consumer
+        #[arg(long, value_parser = parse_protocol, default_value = "cooperative")]
         protocol: Protocol,
     },
 }
@@ -77,14 +78,15 @@ async fn member(brokers: &BrokerArgs, topic: &str, group: &str, protocol: Protoc
     let cluster = brokers.connect()?;
     let mut group = Group::new(cluster.bootstrap_servers(), topic, group, protocol);
     group.join("child", None)?;
-    let (mut printed, mut owned) = (0, Default::default());
+    let (mut printed, mut owned) = (0, BTreeSet::new());
     loop {
         group.run_for(Duration::from_millis(20)).await?;
-        let member = &group.members[0];
-        for (p, o) in &member.processed[printed..] {
+        let member = group.members.first().context("the member is gone")?;
+        let processed = member.processed();
+        for (p, o) in processed.iter().skip(printed) {
             println!("processed {p}:{o}");
         }
-        printed = member.processed.len();
+        printed = processed.len();
         if member.owned() != owned {
             owned = member.owned();
             println!("owns {owned:?}");
@@ -92,12 +94,21 @@ async fn member(brokers: &BrokerArgs, topic: &str, group: &str, protocol: Protoc
     }
 }
 
-fn show(assignment: &BTreeMap<String, std::collections::BTreeSet<i32>>) -> String {
+fn show(assignment: &BTreeMap<String, BTreeSet<i32>>) -> String {
     assignment
         .iter()
         .map(|(m, ps)| format!("{m}:{ps:?}"))
         .collect::<Vec<_>>()
         .join("  ")
+}
+
+/// A summary step name for a protocol: `eager`, `cooperative`, `consumer`.
+fn short(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Eager => "eager",
+        Protocol::Cooperative => "cooperative",
+        Protocol::Consumer => "consumer",
+    }
 }
 
 /// Two members, a third joins, then leaves.
@@ -122,17 +133,18 @@ async fn join_and_leave(cluster: &Cluster, protocol: Protocol) -> Result<()> {
     group.settle(PARTITIONS, QUIET, LIMIT).await?;
     println!("  start:       {}", show(&group.assignment()));
 
-    for (label, step) in [("c joins", 0), ("c leaves", 1)] {
+    for (label, step, joins) in [("c joins", "join", true), ("c leaves", "leave", false)] {
         let before = group.assignment();
-        let mark = group.log.len();
-        if step == 0 {
+        let mark = group.event_count();
+        if joins {
             group.join("c", None)?;
         } else {
             group.leave("c").await?;
         }
         group.settle(PARTITIONS, QUIET, LIMIT).await?;
         let after = group.assignment();
-        let report = step_report(&before, &after, &group.log.since(mark));
+        let events = group.events_since(mark);
+        let report = step_report(&before, &after, &events);
         println!("  {label:<10}   {}", show(&after));
         println!(
             "               moved {} partition(s); revoked and handed straight back: {}; pause {:.0} ms",
@@ -140,7 +152,7 @@ async fn join_and_leave(cluster: &Cluster, protocol: Protocol) -> Result<()> {
             report.revoked_and_returned,
             report.pause.as_secs_f64() * 1000.0
         );
-        for e in group.log.since(mark) {
+        for e in &events {
             println!(
                 "                 {:>6.0} ms  {} {} {:?}",
                 e.at.as_secs_f64() * 1000.0,
@@ -149,9 +161,20 @@ async fn join_and_leave(cluster: &Cluster, protocol: Protocol) -> Result<()> {
                 e.partitions
             );
         }
+        summary(
+            &format!("{}-{step}", short(protocol)),
+            &[
+                ("moved", report.moved.to_string()),
+                (
+                    "revoked_and_returned",
+                    report.revoked_and_returned.to_string(),
+                ),
+                ("pause_ms", report.pause.as_millis().to_string()),
+            ],
+        );
     }
     // Members leave (committing) before their topic disappears.
-    drop(group);
+    group.close().await?;
     delete_topic(cluster, &topic).await?;
     Ok(())
 }

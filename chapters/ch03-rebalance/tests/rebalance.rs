@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use ch03_rebalance::{Group, Protocol, StepReport, produce, step_report};
+use ch03_rebalance::lab::{Event, Group, StepReport, produce, step_report};
+use ch03_rebalance::lesson::Protocol;
 use tutorial_lab::testing::{TestTopic, test_cluster, unique_name};
 
 const PARTITIONS: i32 = 6;
@@ -27,7 +28,7 @@ async fn join_then_leave(protocol: Protocol) -> (StepReport, StepReport) {
     group.settle(PARTITIONS, QUIET, LIMIT).await.unwrap();
     let mut reports = Vec::new();
     for step in 0..2 {
-        let (before, mark) = (group.assignment(), group.log.len());
+        let (before, mark) = (group.assignment(), group.event_count());
         if step == 0 {
             group.join("c", None).unwrap();
         } else {
@@ -37,10 +38,10 @@ async fn join_then_leave(protocol: Protocol) -> (StepReport, StepReport) {
         reports.push(step_report(
             &before,
             &group.assignment(),
-            &group.log.since(mark),
+            &group.events_since(mark),
         ));
     }
-    drop(group);
+    group.close().await.unwrap();
     (reports[0].clone(), reports[1].clone())
 }
 
@@ -128,12 +129,12 @@ async fn no_record_is_lost_or_repeated_across_clean_joins_and_leaves() {
             produced,
             "{protocol:?}: commit on revoke leaves nothing to repeat"
         );
-        drop(group);
+        group.close().await.unwrap();
     }
 }
 
 /// Restart a member within the session timeout; does anyone else notice?
-async fn restart_member(static_id: Option<&str>) -> Vec<ch03_rebalance::Event> {
+async fn restart_member(static_id: Option<&str>) -> Vec<Event> {
     let cluster = test_cluster();
     let topic = TestTopic::create(&cluster, "ch03-static", PARTITIONS, 1).await;
     let mut group = Group::new(
@@ -145,15 +146,14 @@ async fn restart_member(static_id: Option<&str>) -> Vec<ch03_rebalance::Event> {
     group.join("a", static_id).unwrap();
     group.join("b", None).unwrap();
     group.settle(PARTITIONS, QUIET, LIMIT).await.unwrap();
-    let mark = group.log.len();
+    let mark = group.event_count();
     // "a" restarts: its process ends (the consumer is closed) and comes back.
-    let index = group.members.iter().position(|m| m.name == "a").unwrap();
-    drop(group.members.remove(index));
+    group.close_member("a").await.unwrap();
     group.run_for(Duration::from_secs(1)).await.unwrap();
     group.join("a", static_id).unwrap();
     group.run_for(Duration::from_secs(8)).await.unwrap();
-    let events = group.log.since(mark);
-    drop(group);
+    let events = group.events_since(mark);
+    group.close().await.unwrap();
     events
 }
 
@@ -193,7 +193,7 @@ async fn a_member_that_stops_polling_past_max_poll_interval_loses_its_partitions
         .unwrap();
     group.join("b", None).unwrap();
     group.settle(PARTITIONS, QUIET, LIMIT).await.unwrap();
-    group.members[0].stalled = true;
+    group.members[0].stall();
     let deadline = Instant::now() + Duration::from_secs(40);
     while group.members[1].owned().len() < PARTITIONS as usize {
         assert!(
@@ -202,5 +202,5 @@ async fn a_member_that_stops_polling_past_max_poll_interval_loses_its_partitions
         );
         group.run_for(Duration::from_millis(100)).await.unwrap();
     }
-    drop(group);
+    group.close().await.unwrap();
 }

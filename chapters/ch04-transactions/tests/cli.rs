@@ -1,21 +1,18 @@
 //! The chapter binary as a reader runs it. Assertions are on its
 //! `summary:` lines, not on the prose around them.
 
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
-use tutorial_lab::{ChildProcess, assert_fails_fast_without_broker, test_cluster};
-use tutorial_support::parse_summary;
+use tutorial_lab::{
+    ChildProcess, assert_fails_fast_without_broker, assert_needs_real_broker_on_mock,
+    summary_of as step, test_cluster,
+};
 
 fn chapter() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch04-transactions"));
     command.env("RUST_LOG", "warn,librdkafka=off");
     command
-}
-
-fn step(output: &str, name: &str) -> BTreeMap<String, String> {
-    parse_summary(output, name).unwrap_or_else(|| panic!("no `summary: {name}` in:\n{output}"))
 }
 
 #[test]
@@ -93,17 +90,7 @@ fn without_a_broker_it_fails_fast_with_advice() {
 /// a real transaction coordinator.
 #[test]
 fn on_the_mock_cluster_it_says_it_needs_a_real_broker() {
-    let mut command = chapter();
-    command.env("KAFKA_BROKERS", "mock");
-    let mut child = ChildProcess::spawn(command);
-    let status = child.wait(Duration::from_secs(30));
-    let output = child.transcript();
-    assert_eq!(
-        status.code(),
-        Some(i32::from(tutorial_support::EXIT_NEEDS_REAL_BROKER)),
-        "{output}"
-    );
-    assert!(output.contains("needs a real broker"), "{output}");
+    let output = assert_needs_real_broker_on_mock(chapter(), Duration::from_secs(30));
     // One line says why, and nothing ran before it.
     assert_eq!(output.matches("needs a real broker").count(), 1, "{output}");
     assert!(!output.contains("summary:"), "{output}");

@@ -1,49 +1,79 @@
-//! Our producer and consumer loops deliver and read every record, with
-//! every producer type and every compression codec of the matrix.
+//! The lesson's producer and consumer loops deliver and read every record,
+//! with every producer type and every compression codec of the matrix.
 
 use std::time::Duration;
 
-use ch04_tuning::{
-    Acks, Compression, ConsumerSettings, ProducerKind, ProducerSettings, run_consumer, run_producer,
+use ch04_tuning::lab::{PAYLOAD_SEED, payload};
+use ch04_tuning::lesson::{
+    Acks, Compression, ConsumerSettings, Load, Measured, ProducerSettings, run_base, run_consumer,
+    run_future, run_threaded,
 };
 use tutorial_lab::testing::{TestTopic, read_all, test_cluster, unique_name, within};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// One run of our producer loop, bounded by `LIMIT`.
+/// Which lesson function sends.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Base,
+    Threaded,
+    Future,
+}
+
+/// One run of a lesson send loop (`record_size`-byte records), bounded by `LIMIT`.
 async fn produce(
     topic: &str,
     records: u64,
+    record_size: usize,
     settings: &ProducerSettings,
-    kind: ProducerKind,
-) -> anyhow::Result<ch04_tuning::RunResult> {
+    kind: Kind,
+) -> anyhow::Result<Measured> {
     let cluster = test_cluster();
-    within(
-        LIMIT,
-        "the producer run",
-        run_producer(cluster.bootstrap_servers(), topic, records, settings, kind),
-    )
+    let bootstrap = cluster.bootstrap_servers().to_string();
+    let (topic, settings) = (topic.to_string(), settings.clone());
+    let value = payload(record_size, PAYLOAD_SEED);
+    within(LIMIT, "the producer run", async move {
+        let load = Load {
+            records,
+            payload: &value,
+            rate: 0,
+        };
+        match kind {
+            Kind::Future => run_future(&bootstrap, &topic, &settings, load).await,
+            // The blocking loops run off the async runtime, as the lesson says.
+            Kind::Base | Kind::Threaded => {
+                let value = value.clone();
+                tokio::task::spawn_blocking(move || {
+                    let load = Load {
+                        payload: &value,
+                        ..load
+                    };
+                    match kind {
+                        Kind::Base => run_base(&bootstrap, &topic, &settings, load),
+                        _ => run_threaded(&bootstrap, &topic, &settings, load),
+                    }
+                })
+                .await?
+            }
+        }
+    })
     .await
 }
 
 #[tokio::test]
 async fn every_producer_type_delivers_every_record_once() {
     let cluster = test_cluster();
-    let settings = ProducerSettings {
-        record_size: 100,
-        ..ProducerSettings::default()
-    };
-    for kind in [
-        ProducerKind::Base,
-        ProducerKind::Threaded,
-        ProducerKind::Future,
-    ] {
+    let settings = ProducerSettings::default();
+    for kind in [Kind::Base, Kind::Threaded, Kind::Future] {
         let topic = TestTopic::create(&cluster, "ch04-kinds", 3, 1).await;
-        let result = produce(&topic.name, 3000, &settings, kind).await.unwrap();
-        assert_eq!((result.records, result.errors), (3000, 0), "{kind:?}");
+        let result = produce(&topic.name, 3000, 100, &settings, kind)
+            .await
+            .unwrap();
+        assert_eq!((result.records, result.bytes), (3000, 300_000), "{kind:?}");
+        let latency = result.latency.expect("latency percentiles");
         assert!(
-            result.p50_ms.is_some() && result.p999_ms.is_some(),
-            "{kind:?}"
+            latency.p50_ms <= latency.p99_ms && latency.p99_ms <= latency.p999_ms,
+            "{kind:?}: {latency:?}"
         );
         let records = read_all(&cluster, &topic.name, 3000, LIMIT).await;
         assert_eq!(records.len(), 3000, "{kind:?}");
@@ -60,12 +90,12 @@ async fn every_codec_round_trips_through_the_broker() {
             compression,
             ..ProducerSettings::default()
         };
-        let result = produce(&topic.name, 500, &settings, ProducerKind::Base)
+        let result = produce(&topic.name, 500, 1000, &settings, Kind::Base)
             .await
             .unwrap_or_else(|e| panic!("{compression:?}: {e:#}"));
         assert_eq!(result.records, 500);
         let records = read_all(&cluster, &topic.name, 500, LIMIT).await;
-        let expected = String::from_utf8(ch04_tuning::payload(1000, 0x5eed)).unwrap();
+        let expected = String::from_utf8(payload(1000, PAYLOAD_SEED)).unwrap();
         assert!(
             records.iter().all(|r| r.payload == expected),
             "{compression:?}"
@@ -81,10 +111,9 @@ async fn acks_and_idempotence_settings_of_the_matrix_are_accepted() {
         let settings = ProducerSettings {
             acks,
             idempotence,
-            record_size: 100,
             ..ProducerSettings::default()
         };
-        let result = produce(&topic.name, 1000, &settings, ProducerKind::Base)
+        let result = produce(&topic.name, 1000, 100, &settings, Kind::Base)
             .await
             .unwrap_or_else(|e| panic!("{acks:?} idempotence={idempotence}: {e:#}"));
         assert_eq!(result.records, 1000);
@@ -95,13 +124,15 @@ async fn acks_and_idempotence_settings_of_the_matrix_are_accepted() {
 async fn the_consumer_reads_every_record_with_each_fetch_setting() {
     let cluster = test_cluster();
     let topic = TestTopic::create(&cluster, "ch04-read", 3, 1).await;
-    let settings = ProducerSettings {
-        record_size: 200,
-        ..ProducerSettings::default()
-    };
-    produce(&topic.name, 4000, &settings, ProducerKind::Base)
-        .await
-        .unwrap();
+    produce(
+        &topic.name,
+        4000,
+        200,
+        &ProducerSettings::default(),
+        Kind::Base,
+    )
+    .await
+    .unwrap();
     for settings in [
         ConsumerSettings::default(),
         ConsumerSettings {

@@ -16,8 +16,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// One relayed connection, handed to the handler.
@@ -47,6 +53,23 @@ impl Relay {
     pub async fn start(listen: &str, upstream: &str) -> io::Result<Relay> {
         Self::with_handler(listen, upstream, |mut c: Connection| async move {
             let _ = tokio::io::copy_bidirectional(&mut c.client, &mut c.server).await;
+        })
+        .await
+    }
+
+    /// A link with a network's latency: every chunk of bytes, in each
+    /// direction, is delivered `one_way` after it arrived. Chunks are
+    /// pipelined like packets on a wire — N requests in flight cost one
+    /// round trip, not N — which is what a real link does and what a slow
+    /// broker (answers held back one after another) does not.
+    pub async fn delayed(listen: &str, upstream: &str, one_way: Duration) -> io::Result<Relay> {
+        Self::with_handler(listen, upstream, move |c: Connection| async move {
+            let (client_read, client_write) = c.client.into_split();
+            let (server_read, server_write) = c.server.into_split();
+            tokio::join!(
+                delay_pipe(client_read, server_write, one_way),
+                delay_pipe(server_read, client_write, one_way),
+            );
         })
         .await
     }
@@ -92,6 +115,18 @@ impl Relay {
         self.up.cancel();
         for task in self.accept.drain(..) {
             task.abort();
+        }
+        self.bound.clear();
+    }
+
+    /// [`Relay::cut`], and returns only once every listener is closed, so
+    /// the next relay on the same port (the next experiment) can bind it.
+    pub async fn cut_and_wait(&mut self) {
+        self.up.cancel();
+        for task in self.accept.drain(..) {
+            task.abort();
+            // An aborted task drops its listener before its handle resolves.
+            let _ = task.await;
         }
         self.bound.clear();
     }
@@ -156,6 +191,37 @@ impl Relay {
     }
 }
 
+/// Copies `from` → `to`, each chunk released `delay` after it was read.
+async fn delay_pipe(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, delay: Duration) {
+    let (sender, mut receiver) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+    let reader = async move {
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            match from.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if sender
+                        .send((Instant::now() + delay, buffer[..n].to_vec()))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+    };
+    let writer = async move {
+        while let Some((due, bytes)) = receiver.recv().await {
+            tokio::time::sleep_until(due).await;
+            if to.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown().await;
+    };
+    tokio::join!(reader, writer);
+}
+
 impl Drop for Relay {
     fn drop(&mut self) {
         self.cut();
@@ -165,7 +231,6 @@ impl Drop for Relay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     async fn echo_server() -> (String, JoinHandle<()>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -203,7 +268,7 @@ mod tests {
         client.read_exact(&mut answer).await.unwrap();
         assert_eq!(&answer, b"ping");
 
-        relay.cut();
+        relay.cut_and_wait().await;
         let mut rest = Vec::new();
         let closed = tokio::time::timeout(
             std::time::Duration::from_secs(5),
@@ -222,5 +287,41 @@ mod tests {
         again.read_exact(&mut answer).await.unwrap();
         assert_eq!(&answer, b"pong");
         assert_eq!(relay.connections(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_delayed_link_costs_one_round_trip_however_many_requests_are_in_flight() {
+        let (echo, _server) = echo_server().await;
+        let listen = format!("localhost:{}", free_port());
+        let one_way = Duration::from_millis(100);
+        let _relay = Relay::delayed(&listen, &echo, one_way).await.unwrap();
+        let mut client = TcpStream::connect(&listen).await.unwrap();
+
+        let started = std::time::Instant::now();
+        client.write_all(b"x").await.unwrap();
+        let mut one = [0u8; 1];
+        client.read_exact(&mut one).await.unwrap();
+        let round_trip = started.elapsed();
+        assert!(
+            round_trip >= 2 * one_way,
+            "one round trip is two one-way delays: {round_trip:?}"
+        );
+
+        // Ten requests sent back to back: a link delivers them all after
+        // about one round trip; a server answering one after another would
+        // need ten.
+        let started = std::time::Instant::now();
+        for _ in 0..10 {
+            client.write_all(b"y").await.unwrap();
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let mut ten = [0u8; 10];
+        client.read_exact(&mut ten).await.unwrap();
+        let elapsed = started.elapsed();
+        assert!(elapsed >= 2 * one_way, "{elapsed:?}");
+        assert!(
+            elapsed < 5 * one_way,
+            "pipelined, not one after another: {elapsed:?}"
+        );
     }
 }

@@ -249,7 +249,10 @@ fn read_and_commit(
         offsets.add_partition_offset(topic, 0, rdkafka::Offset::Offset(offset + 1))?;
         member.commit(&offsets, CommitMode::Sync)?;
     }
-    let committed = isolation::committed(bootstrap, group, topic, 0)?.unwrap_or(0);
+    let committed = tutorial_lab::committed_offsets(bootstrap, topic, group, [0])?
+        .get(&0)
+        .copied()
+        .unwrap_or(0);
     Ok((read, committed))
 }
 

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaResult;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 /// Bound on each offset request.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -54,26 +54,3 @@ pub fn ends(bootstrap: &str, topic: &str, partition: i32) -> KafkaResult<Ends> {
     })
 }
 // ANCHOR_END: ends
-
-// ANCHOR: committed
-/// The offset `group` committed on `topic`'s `partition`, if any — asked
-/// from outside the group. Lag is then LSO (or high watermark) minus it.
-pub fn committed(
-    bootstrap: &str,
-    group: &str,
-    topic: &str,
-    partition: i32,
-) -> KafkaResult<Option<i64>> {
-    let client: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", group)
-        .create()?;
-    let mut partitions = TopicPartitionList::new();
-    partitions.add_partition(topic, partition);
-    let committed = client.committed_offsets(partitions, TIMEOUT)?;
-    Ok(committed.elements().first().and_then(|p| match p.offset() {
-        Offset::Offset(offset) => Some(offset),
-        _ => None,
-    }))
-}
-// ANCHOR_END: committed

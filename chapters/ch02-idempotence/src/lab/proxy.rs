@@ -18,6 +18,10 @@
 //! Along the way it records every Produce exchange (the batch header the
 //! client sent, what the broker answered, what the client got) and the most
 //! Produce requests one connection ever had waiting for an answer.
+//!
+//! Accepting, connecting upstream and cutting every connection on stop is
+//! the one TCP relay of the lab crate ([`tutorial_lab::relay::Relay`]); this
+//! module is the per-connection handler that reads and withholds frames.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -26,11 +30,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
+use tutorial_lab::relay::{Connection, Relay};
 
-use crate::wire::{self, PRODUCE, ProduceRequest, ProduceResponse};
+use super::wire::{self, PRODUCE, ProduceRequest, ProduceResponse};
 
 /// The faults to inject.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -95,7 +98,6 @@ struct Shared {
     faults: Faults,
     /// Withhold faults not yet used.
     budget: AtomicU32,
-    connections: AtomicU32,
     withheld: AtomicU32,
     max_in_flight: AtomicUsize,
     exchanges: Mutex<Vec<ProduceExchange>>,
@@ -116,66 +118,35 @@ impl Shared {
 }
 
 /// A running proxy. [`FaultProxy::stop`] (or dropping it) closes the
-/// listener and every connection.
+/// listeners and every connection.
 pub struct FaultProxy {
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
+    relay: Relay,
 }
 
 impl FaultProxy {
     /// Listens on every address `listen` resolves to (`localhost` may be
     /// both 127.0.0.1 and ::1, and a client may try either) and forwards
-    /// every connection to `broker`.
+    /// every connection to `broker`. Fails if another process listens there:
+    /// half a proxy would let some connections bypass the faults.
     pub async fn start(listen: &str, broker: &str, faults: Faults) -> std::io::Result<FaultProxy> {
-        let mut listeners = Vec::new();
-        let mut refusal = None;
-        for address in tokio::net::lookup_host(listen).await? {
-            match TcpListener::bind(address).await {
-                Ok(listener) => listeners.push(listener),
-                // e.g. ::1 on a host without IPv6: the other address will do.
-                Err(error) if error.kind() == std::io::ErrorKind::AddrNotAvailable => {
-                    refusal = Some(error);
-                }
-                // Someone else listens there (another run of this chapter?):
-                // half a proxy would let some connections bypass the faults.
-                Err(error) => return Err(error),
-            }
-        }
-        if listeners.is_empty() {
-            return Err(refusal.unwrap_or_else(|| {
-                std::io::Error::other(format!("{listen} resolves to no address"))
-            }));
-        }
         let shared = Arc::new(Shared {
             faults,
             budget: AtomicU32::new(faults.withhold),
             ..Shared::default()
         });
-        let (stop, stopped) = oneshot::channel();
-        let (broker, state) = (broker.to_string(), Arc::clone(&shared));
-        let task = tokio::spawn(async move {
-            let mut accepting = JoinSet::new();
-            for listener in listeners {
-                accepting.spawn(accept(listener, broker.clone(), Arc::clone(&state)));
-            }
-            // Until stop() is called or the FaultProxy is dropped.
-            let _ = stopped.await;
-            // Aborting an accept loop drops its listener and its connections;
-            // shutdown() returns once that has happened, so the port is free.
-            accepting.shutdown().await;
-        });
-        Ok(FaultProxy {
-            shared,
-            stop: Some(stop),
-            task,
+        let state = Arc::clone(&shared);
+        let relay = Relay::with_handler(listen, broker, move |connection| {
+            serve(connection, Arc::clone(&state))
         })
+        .await?;
+        Ok(FaultProxy { shared, relay })
     }
 
     /// Everything observed so far.
     pub fn report(&self) -> ProxyReport {
         ProxyReport {
-            connections: self.shared.connections.load(Ordering::SeqCst),
+            connections: self.relay.connections(),
             withheld: self.shared.withheld.load(Ordering::SeqCst),
             max_in_flight: self.shared.max_in_flight.load(Ordering::SeqCst),
             exchanges: self.shared.exchanges().clone(),
@@ -184,38 +155,22 @@ impl FaultProxy {
 
     /// Closes the listeners and every connection, waits until the port is
     /// free again, and returns the final report.
-    pub async fn stop(mut self) -> ProxyReport {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let _ = (&mut self.task).await;
-        self.report()
+    pub async fn stop(self) -> ProxyReport {
+        let FaultProxy { shared, relay } = self;
+        let relay = cut_and_wait(relay).await;
+        FaultProxy { shared, relay }.report()
     }
 }
 
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        // Dropping the sender wakes the task, which then shuts down.
-        self.stop.take();
-    }
+/// Cuts a relay and waits until its addresses can be bound again, so the
+/// next relay on the same port (the next experiment) does not find it taken.
+pub async fn close(relay: Relay) {
+    drop(cut_and_wait(relay).await);
 }
 
-/// Accepts clients on one listener; each gets its own broker connection.
-async fn accept(listener: TcpListener, broker: String, shared: Arc<Shared>) {
-    // Owning the connection tasks here means that aborting this loop
-    // aborts them too: stopping the proxy cuts every connection.
-    let mut connections = JoinSet::new();
-    while let Ok((client, _)) = listener.accept().await {
-        let Ok(upstream) = TcpStream::connect(&broker).await else {
-            continue; // the client sees its connection close and retries
-        };
-        let _ = client.set_nodelay(true);
-        let _ = upstream.set_nodelay(true);
-        let id = shared.connections.fetch_add(1, Ordering::SeqCst) + 1;
-        connections.spawn(relay(id, client, upstream, Arc::clone(&shared)));
-        // Reap finished connections so the set does not grow.
-        while connections.try_join_next().is_some() {}
-    }
+async fn cut_and_wait(mut relay: Relay) -> Relay {
+    relay.cut_and_wait().await;
+    relay
 }
 
 async fn read_frame(reader: &mut OwnedReadHalf) -> std::io::Result<Vec<u8>> {
@@ -238,10 +193,25 @@ struct Pending {
     exchange: usize,
 }
 
+/// Aborts the task when dropped: the relay drops a connection's handler
+/// when it is cut, and the handler's upstream half must end with it.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 // ANCHOR: relay
 /// One client connection. Requests flow to the broker unchanged; answers
 /// flow back unless the fault plan says otherwise.
-async fn relay(connection: u32, client: TcpStream, broker: TcpStream, shared: Arc<Shared>) {
+async fn serve(connection: Connection, shared: Arc<Shared>) {
+    let Connection {
+        id: connection,
+        client,
+        server: broker,
+    } = connection;
     let (mut client_read, mut client_write) = client.into_split();
     let (mut broker_read, mut broker_write) = broker.into_split();
     // correlation id → the Produce request it belongs to
@@ -249,9 +219,9 @@ async fn relay(connection: u32, client: TcpStream, broker: TcpStream, shared: Ar
     let in_flight = Arc::new(AtomicUsize::new(0));
 
     // Client → broker: note every Produce request, then forward it.
-    let upstream = {
+    let _upstream = {
         let (pending, in_flight, shared) = (pending.clone(), in_flight.clone(), shared.clone());
-        tokio::spawn(async move {
+        AbortOnDrop(tokio::spawn(async move {
             while let Ok(frame) = read_frame(&mut client_read).await {
                 if let Some(header) = wire::request_header(&frame)
                     && header.api_key == PRODUCE
@@ -278,7 +248,7 @@ async fn relay(connection: u32, client: TcpStream, broker: TcpStream, shared: Ar
                     break;
                 }
             }
-        })
+        }))
     };
 
     // Broker → client: relay answers, except the ones the fault plan swallows.
@@ -308,8 +278,8 @@ async fn relay(connection: u32, client: TcpStream, broker: TcpStream, shared: Ar
             break;
         }
     }
-    // Dropping the upstream task's halves and ours closes both sockets.
-    upstream.abort();
+    // Returning drops our halves and (through `_upstream`) aborts the
+    // upstream task with its halves: both sockets close.
 }
 // ANCHOR_END: relay
 

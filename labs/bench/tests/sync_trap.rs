@@ -6,7 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use ch04_tuning::{peers, sync_sends};
+use bench_lab::clients::{Client, RunSpec, Work, kafka_go};
+use ch04_tuning::lesson::sync_sends;
 use tutorial_lab::testing::{TestTopic, test_cluster};
 
 const CALLS: u64 = 3;
@@ -18,9 +19,17 @@ async fn each_synchronous_single_message_write_waits_out_the_batch_timer() {
     let topic = TestTopic::create(&cluster, "ch04-sync-trap", 1, 1).await;
 
     // kafka-go: a Writer with the default BatchTimeout (1 s).
-    let binary = peers::build_go().expect("build the kafka-go program");
+    let binary = kafka_go::build().expect("build the kafka-go program");
+    let spec = RunSpec {
+        client: Client::KafkaGo,
+        bootstrap: bootstrap.to_string(),
+        topic: topic.name.clone(),
+        records: CALLS,
+        work: Work::SyncSends { linger_ms: None },
+    };
     let started = Instant::now();
-    let output = peers::go_sync_trap_command(&binary, bootstrap, &topic.name, CALLS, None)
+    let output = kafka_go::command(&binary, &spec)
+        .expect("the kafka-go command")
         .output()
         .expect("run the kafka-go program");
     let go = started.elapsed();
@@ -39,7 +48,7 @@ async fn each_synchronous_single_message_write_waits_out_the_batch_timer() {
     let ours = sync_sends(bootstrap, &topic.name, CALLS, 1000)
         .await
         .expect("synchronous sends");
-    let p50 = ours.p50_ms.expect("latencies");
+    let p50 = ours.latency.expect("latencies").p50_ms;
     println!("FutureProducer, linger.ms=1000: p50 {p50:.0} ms per send");
     assert!(p50 >= 900.0, "each send waited for linger.ms: {p50} ms");
 }

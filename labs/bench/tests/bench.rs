@@ -7,14 +7,15 @@
 use std::process::Command;
 use std::time::Duration;
 
-use ch04_tuning::report::{BenchReport, parse_ratio_table};
+use bench_lab::clients::Client;
+use bench_lab::report::{BenchReport, parse_ratio_table};
 use tutorial_lab::testing::{ChildProcess, test_cluster, unique_name};
 
 #[test]
 fn a_tiny_matrix_runs_every_client_and_writes_tables_and_charts() {
     let cluster = test_cluster();
-    let dir = std::env::temp_dir().join(unique_name("ch04-bench-test"));
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ch04-tuning"));
+    let dir = std::env::temp_dir().join(unique_name("bench-lab-test"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bench-lab"));
     command
         .env("RUST_LOG", "warn,librdkafka=off")
         .args([
@@ -57,26 +58,26 @@ fn a_tiny_matrix_runs_every_client_and_writes_tables_and_charts() {
     assert_eq!(report.produce.len(), 1);
     assert_eq!(report.consume.len(), 1);
     for case in report.produce.iter().chain(&report.consume) {
-        let names: Vec<&str> = case.clients.iter().map(|c| c.client.as_str()).collect();
+        let clients: Vec<Client> = case.clients.iter().map(|c| c.client).collect();
         assert!(
-            names.contains(&"Java") && names.contains(&"kafka-go"),
-            "{names:?}"
+            clients.contains(&Client::JavaPerf) && clients.contains(&Client::KafkaGo),
+            "{clients:?}"
         );
         for client in &case.clients {
-            assert!(!client.samples.is_empty(), "{}: no samples", client.client);
+            assert!(!client.samples.is_empty(), "{}: no samples", client.label);
             for sample in &client.samples {
-                assert_eq!(sample.result.records, case.records, "{}", client.client);
-                assert_eq!(sample.result.errors, 0, "{}", client.client);
-                assert!(sample.cpu_seconds > 0.0, "{}: no CPU time", client.client);
+                assert_eq!(sample.result.records, case.records, "{}", client.label);
+                assert_eq!(sample.result.errors, 0, "{}", client.label);
+                assert!(sample.cpu_seconds > 0.0, "{}: no CPU time", client.label);
             }
-            assert!(client.records_per_second > 0.0, "{}", client.client);
+            assert!(client.records_per_second > 0.0, "{}", client.label);
         }
     }
     for producer in &report.produce[0].clients {
         assert!(
             producer.p50_ms.is_some_and(|v| v > 0.0) && producer.p999_ms.is_some(),
             "{}: latency percentiles missing",
-            producer.client
+            producer.label
         );
     }
     // The synchronous-send trap ran for kafka-go and for librdkafka.

@@ -1,4 +1,6 @@
 //! SVG charts of a bench report, drawn with `plotters` (SVG backend only).
+//! The book's charts are `book/src/images/ch04-tuning-<name>.svg` (they
+//! illustrate 四.5 配置调优 and 附录 E), redrawn by a full run.
 
 use std::path::{Path, PathBuf};
 
@@ -6,11 +8,17 @@ use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::report::{BenchReport, CaseResult};
+use ch04_tuning::lesson::Compression;
+
+use crate::clients::{Client, ProducerSpec, Role};
+use crate::plan::Sweep;
+use crate::report::{BenchReport, CaseResult, ClientSummary};
 
 /// One line of a chart: a name for the legend and a value per x category.
 #[derive(Debug, Clone)]
 pub struct Series {
+    /// The client the line belongs to (its colour), if any.
+    pub client: Option<Client>,
     pub name: String,
     pub values: Vec<Option<f64>>,
 }
@@ -36,14 +44,14 @@ const COLORS: [RGBColor; 6] = [
     RGBColor(0x55, 0x55, 0x55),
 ];
 
-fn color_for(name: &str, index: usize) -> RGBColor {
-    match name {
-        "BaseProducer" | "BaseConsumer" => COLORS[0],
-        "ThreadedProducer" => COLORS[1],
-        "FutureProducer" => COLORS[2],
-        "Java" => COLORS[3],
-        "kafka-go" => COLORS[4],
-        _ => COLORS[index % COLORS.len()],
+fn color_for(client: Option<Client>, index: usize) -> RGBColor {
+    match client {
+        Some(Client::RustBase) => COLORS[0],
+        Some(Client::RustThreaded) => COLORS[1],
+        Some(Client::RustFuture) => COLORS[2],
+        Some(Client::JavaPerf) => COLORS[3],
+        Some(Client::KafkaGo) => COLORS[4],
+        None => COLORS[index % COLORS.len()],
     }
 }
 
@@ -85,7 +93,7 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
         .draw()
         .map_err(|e| anyhow!("{e}"))?;
     for (index, series) in chart.series.iter().enumerate() {
-        let color = color_for(&series.name, index);
+        let color = color_for(series.client, index);
         let points: Vec<(f64, f64)> = series
             .values
             .iter()
@@ -156,38 +164,31 @@ fn cases(report: &BenchReport, filter: impl Fn(&CaseResult) -> bool) -> Vec<&Cas
 
 fn series_of(
     cases: &[&CaseResult],
-    clients: &[&str],
-    value: impl Fn(&crate::report::ClientSummary) -> Option<f64>,
+    clients: &[Client],
+    value: impl Fn(&ClientSummary) -> Option<f64>,
 ) -> Vec<Series> {
     clients
         .iter()
-        .map(|name| Series {
-            name: (*name).to_string(),
+        .map(|client| Series {
+            client: Some(*client),
+            name: client.label(Role::Produce).to_string(),
             values: cases
                 .iter()
-                .map(|c| c.client(name).and_then(&value))
+                .map(|c| c.client(*client).and_then(&value))
                 .collect(),
         })
         .filter(|s| s.values.iter().any(Option::is_some))
         .collect()
 }
 
-const PRODUCERS: [&str; 5] = [
-    "BaseProducer",
-    "ThreadedProducer",
-    "FutureProducer",
-    "Java",
-    "kafka-go",
-];
-
 /// The clients of the sweeps that have peers.
-const PEERED: [&str; 3] = ["BaseProducer", "Java", "kafka-go"];
+const PEERED: [Client; 3] = [Client::RustBase, Client::JavaPerf, Client::KafkaGo];
 
 /// The charts a report supports (only those whose sweep was run).
 pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {
     let mut out = Vec::new();
-    let default = crate::ProducerSettings::default();
-    let by_size = cases(report, |c| c.sweep == "size");
+    let default = ProducerSpec::default();
+    let by_size = cases(report, |c| c.sweep == Sweep::Size);
     if !by_size.is_empty() {
         out.push((
             "record-size",
@@ -196,7 +197,7 @@ pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {
                 x_label: "record size (bytes)".into(),
                 y_label: "MiB/s".into(),
                 categories: by_size.iter().map(|c| c.record_size.to_string()).collect(),
-                series: series_of(&by_size, &PRODUCERS, |s| Some(s.mib_per_second)),
+                series: series_of(&by_size, &Client::PRODUCERS, |s| Some(s.mib_per_second)),
                 legend_left: true,
             },
         ));
@@ -207,14 +208,16 @@ pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {
                 x_label: "record size (bytes)".into(),
                 y_label: "CPU seconds / 1M records".into(),
                 categories: by_size.iter().map(|c| c.record_size.to_string()).collect(),
-                series: series_of(&by_size, &PRODUCERS, |s| Some(s.cpu_seconds_per_million)),
+                series: series_of(&by_size, &Client::PRODUCERS, |s| {
+                    Some(s.cpu_seconds_per_million)
+                }),
                 legend_left: true,
             },
         ));
     }
     let mut linger: Vec<&CaseResult> = cases(report, |c| {
         c.producer.as_ref().is_some_and(|p| {
-            (c.sweep == "linger" || c.sweep == "size")
+            matches!(c.sweep, Sweep::Linger | Sweep::Size)
                 && p.record_size == 1000
                 && p.batch_size == default.batch_size
         })
@@ -237,14 +240,17 @@ pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {
             },
         ));
     }
-    let mut at_rate: Vec<&CaseResult> = cases(report, |c| c.sweep == "latency");
+    let mut at_rate: Vec<&CaseResult> = cases(report, |c| c.sweep == Sweep::Latency);
     at_rate.sort_by_key(|c| c.producer.as_ref().map_or(0, |p| p.linger_ms));
     if at_rate.len() > 1 {
         let categories: Vec<String> = at_rate
             .iter()
             .map(|c| c.producer.as_ref().map_or(0, |p| p.linger_ms).to_string())
             .collect();
-        let rate = at_rate[0].producer.as_ref().map_or(0, |p| p.rate);
+        let rate = at_rate
+            .first()
+            .and_then(|c| c.producer.as_ref())
+            .map_or(0, |p| p.rate);
         out.push((
             "linger-latency",
             Chart {
@@ -268,7 +274,7 @@ pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {
             },
         ));
     }
-    let mut batch = cases(report, |c| c.sweep == "batch");
+    let mut batch = cases(report, |c| c.sweep == Sweep::Batch);
     batch.sort_by_key(|c| c.producer.as_ref().map_or(0, |p| p.batch_size));
     if batch.len() > 1 {
         out.push((
@@ -281,12 +287,12 @@ pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {
                     .iter()
                     .map(|c| c.producer.as_ref().map_or(0, |p| p.batch_size).to_string())
                     .collect(),
-                series: series_of(&batch, &["BaseProducer"], |s| Some(s.records_per_second)),
+                series: series_of(&batch, &[Client::RustBase], |s| Some(s.records_per_second)),
                 legend_left: false,
             },
         ));
     }
-    let compression: Vec<&CaseResult> = crate::Compression::ALL
+    let compression: Vec<&CaseResult> = Compression::ALL
         .iter()
         .filter_map(|codec| {
             report.produce.iter().find(|c| {

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ch04_tuning::{ProducerSettings, peers};
+use bench_lab::clients::{Client, ProducerSpec, RunSpec, Work, kafka_go};
 use tutorial_lab::testing::{TestTopic, test_cluster};
 
 /// Socket inodes of established TCP connections to `port`.
@@ -88,11 +88,10 @@ async fn kafka_go_spreads_produce_requests_over_several_connections_librdkafka_u
         .next()
         .and_then(|p| p.parse().ok())
         .expect("a host:port bootstrap address");
-    let settings = ProducerSettings::default();
     let records = 1_000_000;
 
     let ours_topic = TestTopic::create(&cluster, "ch04-conns-ours", 3, 1).await;
-    let mut ours = Command::new(env!("CARGO_BIN_EXE_ch04-tuning"));
+    let mut ours = Command::new(env!("CARGO_BIN_EXE_bench-lab"));
     ours.args([
         "produce",
         "--brokers",
@@ -104,8 +103,15 @@ async fn kafka_go_spreads_produce_requests_over_several_connections_librdkafka_u
     let ours = max_connections(ours, port);
 
     let go_topic = TestTopic::create(&cluster, "ch04-conns-go", 3, 1).await;
-    let binary = peers::build_go().expect("build the kafka-go program");
-    let go = peers::go_producer_command(&binary, &bootstrap, &go_topic.name, records, &settings);
+    let binary = kafka_go::build().expect("build the kafka-go program");
+    let spec = RunSpec {
+        client: Client::KafkaGo,
+        bootstrap: bootstrap.clone(),
+        topic: go_topic.name.clone(),
+        records,
+        work: Work::Produce(ProducerSpec::default()),
+    };
+    let go = kafka_go::command(&binary, &spec).expect("the kafka-go command");
     let go = max_connections(go, port);
     eprintln!("connections to the broker while producing: librdkafka {ours}, kafka-go {go}");
     assert!(

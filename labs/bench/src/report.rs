@@ -1,12 +1,16 @@
 //! The bench's results: medians and spread per client, the ratio table
-//! (ours ÷ peer, per configuration, from the same run), and the machine.
+//! (ours ÷ peer, per configuration, from the same run), the machine, and
+//! the markdown and JSON files.
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::bench::{Mode, Sample};
-use crate::{ConsumerSettings, ProducerSettings, RunResult};
+use crate::clients::{Client, ConsumerSpec, ProducerSpec, Role, RunResult};
+use crate::plan::{Mode, Plan, Sweep};
+use crate::run::{CaseRuns, Machine, Measurements, Sample, TrapRun};
 
 /// Everything one bench run measured.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,28 +26,70 @@ pub struct BenchReport {
     pub elapsed_seconds: f64,
 }
 
+impl BenchReport {
+    /// Aggregates what `plan` measured.
+    pub fn new(plan: &Plan, measured: Measurements) -> BenchReport {
+        BenchReport {
+            mode: plan.mode,
+            partitions: plan.partitions,
+            runs: plan.runs,
+            warmup: plan.warmup,
+            machine: measured.machine,
+            produce: measured.produce.into_iter().map(CaseResult::new).collect(),
+            consume: measured.consume.into_iter().map(CaseResult::new).collect(),
+            trap: measured.trap.iter().map(TrapRow::new).collect(),
+            elapsed_seconds: measured.elapsed_seconds,
+        }
+    }
+}
+
 /// One configuration, every client.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaseResult {
-    pub sweep: String,
+    pub sweep: Sweep,
+    pub role: Role,
     pub label: String,
-    pub producer: Option<ProducerSettings>,
-    pub consumer: Option<ConsumerSettings>,
+    pub producer: Option<ProducerSpec>,
+    pub consumer: Option<ConsumerSpec>,
     pub record_size: usize,
     pub records: u64,
     pub clients: Vec<ClientSummary>,
 }
 
 impl CaseResult {
-    pub fn client(&self, name: &str) -> Option<&ClientSummary> {
-        self.clients.iter().find(|c| c.client == name)
+    fn new(runs: CaseRuns) -> CaseResult {
+        let (label, record_size) = match (&runs.producer, &runs.consumer) {
+            (Some(p), _) => (p.label(), p.record_size),
+            (None, Some(c)) => (format!("{} B {}", c.record_size, c.label()), c.record_size),
+            (None, None) => (String::new(), 0),
+        };
+        CaseResult {
+            sweep: runs.sweep,
+            role: runs.role,
+            label,
+            producer: runs.producer,
+            consumer: runs.consumer,
+            record_size,
+            records: runs.records,
+            clients: runs
+                .clients
+                .into_iter()
+                .map(|(client, samples)| ClientSummary::from_samples(client, runs.role, samples))
+                .collect(),
+        }
+    }
+
+    pub fn client(&self, client: Client) -> Option<&ClientSummary> {
+        self.clients.iter().find(|c| c.client == client)
     }
 }
 
 /// One client's runs of one configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClientSummary {
-    pub client: String,
+    pub client: Client,
+    /// The client's name for this role (`BaseProducer`, `Java`, …).
+    pub label: String,
     pub samples: Vec<Sample>,
     pub records_per_second: f64,
     pub min_records_per_second: f64,
@@ -59,15 +105,16 @@ pub struct ClientSummary {
 /// The median of `values` (the mean of the middle two for an even count).
 pub fn median(values: &[f64]) -> f64 {
     let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    if sorted.is_empty() {
-        return 0.0;
-    }
     sorted.sort_by(f64::total_cmp);
     let mid = sorted.len() / 2;
-    if sorted.len() % 2 == 1 {
-        sorted[mid]
-    } else {
-        (sorted[mid - 1] + sorted[mid]) / 2.0
+    match (
+        sorted.len() % 2,
+        mid.checked_sub(1).and_then(|m| sorted.get(m)),
+        sorted.get(mid),
+    ) {
+        (1, _, Some(middle)) => *middle,
+        (0, Some(low), Some(high)) => (low + high) / 2.0,
+        _ => 0.0,
     }
 }
 
@@ -77,7 +124,7 @@ fn median_of(samples: &[Sample], f: impl Fn(&RunResult) -> Option<f64>) -> Optio
 }
 
 impl ClientSummary {
-    pub fn from_samples(client: &str, samples: Vec<Sample>) -> ClientSummary {
+    pub fn from_samples(client: Client, role: Role, samples: Vec<Sample>) -> ClientSummary {
         let rates: Vec<f64> = samples
             .iter()
             .map(|s| s.result.records_per_second())
@@ -88,7 +135,8 @@ impl ClientSummary {
             .map(|s| s.cpu_seconds / (s.result.records.max(1) as f64) * 1e6)
             .collect();
         ClientSummary {
-            client: client.to_string(),
+            client,
+            label: client.label(role).to_string(),
             records_per_second: median(&rates),
             min_records_per_second: rates.iter().copied().fold(f64::INFINITY, f64::min),
             max_records_per_second: rates.iter().copied().fold(0.0, f64::max),
@@ -122,104 +170,28 @@ pub struct TrapRow {
 }
 
 impl TrapRow {
-    pub fn new(client: &str, setting: &str, result: &RunResult) -> TrapRow {
+    fn new(run: &TrapRun) -> TrapRow {
+        let (client, setting) = match (run.client, run.linger_ms) {
+            (Client::KafkaGo, None) => (
+                "kafka-go WriteMessages",
+                "BatchTimeout = 1s (default)".into(),
+            ),
+            (Client::KafkaGo, Some(ms)) => {
+                ("kafka-go WriteMessages", format!("BatchTimeout = {ms}ms"))
+            }
+            (_, None) => (
+                "FutureProducer send().await",
+                "linger.ms = 5 (default)".into(),
+            ),
+            (_, Some(ms)) => ("FutureProducer send().await", format!("linger.ms = {ms}")),
+        };
         TrapRow {
             client: client.into(),
-            setting: setting.into(),
-            records: result.records,
-            seconds: result.seconds,
-            per_call_ms: result.p50_ms.unwrap_or(0.0),
+            setting,
+            records: run.result.records,
+            seconds: run.result.seconds,
+            per_call_ms: run.result.p50_ms.unwrap_or(0.0),
         }
-    }
-}
-
-/// The machine and the versions, for the page.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Machine {
-    pub cpu: String,
-    pub cores: usize,
-    pub memory_gib: f64,
-    pub librdkafka: String,
-    pub kafka: String,
-    pub java: String,
-    pub go: String,
-    pub kafka_go: String,
-}
-
-impl Machine {
-    pub fn describe(with_go: bool) -> Machine {
-        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let cpu = cpuinfo
-            .lines()
-            .find(|l| l.starts_with("model name"))
-            .and_then(|l| l.split(':').nth(1))
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|| "unknown CPU".into());
-        let memory_gib = std::fs::read_to_string("/proc/meminfo")
-            .ok()
-            .and_then(|m| {
-                m.lines()
-                    .find(|l| l.starts_with("MemTotal"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|kb| kb.parse::<f64>().ok())
-            })
-            .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
-        let (_, librdkafka) = rdkafka::util::get_rdkafka_version();
-        let java = std::process::Command::new("java")
-            .arg("-version")
-            .output()
-            .ok()
-            .and_then(|o| {
-                String::from_utf8_lossy(&o.stderr)
-                    .lines()
-                    .next()
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| "not found".into());
-        let go = if with_go {
-            std::process::Command::new("go")
-                .arg("version")
-                .output()
-                .ok()
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-                .unwrap_or_else(|| "not found".into())
-        } else {
-            "not used".into()
-        };
-        let kafka_go = std::fs::read_to_string(crate::peers::go_dir().join("go.mod"))
-            .ok()
-            .and_then(|m| {
-                m.lines()
-                    .find(|l| l.contains("segmentio/kafka-go"))
-                    .and_then(|l| l.split_whitespace().last())
-                    .map(str::to_string)
-            })
-            .unwrap_or_default();
-        Machine {
-            cpu,
-            cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
-            memory_gib,
-            librdkafka,
-            kafka: kafka_layout::KAFKA_VERSION.to_string(),
-            java,
-            go,
-            kafka_go,
-        }
-    }
-
-    pub fn describe_line(&self) -> String {
-        format!(
-            "machine: {} × {} cores, {:.0} GiB; broker Apache Kafka {} (single node, same machine); \
-             librdkafka {}; {}; {}; kafka-go {}",
-            self.cpu,
-            self.cores,
-            self.memory_gib,
-            self.kafka,
-            self.librdkafka,
-            self.java,
-            self.go,
-            self.kafka_go
-        )
     }
 }
 
@@ -227,15 +199,10 @@ fn ms(value: Option<f64>) -> String {
     value.map_or("–".into(), |v| format!("{v:.1}"))
 }
 
-/// The peers each of our clients is compared with.
-pub const PEERS: [&str; 2] = ["Java", "kafka-go"];
-/// Our producer clients.
-pub const OURS: [&str; 3] = ["BaseProducer", "ThreadedProducer", "FutureProducer"];
-
 /// One row of the ratio table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ratio {
-    pub role: &'static str,
+    pub role: Role,
     pub case: String,
     pub ours: String,
     pub peer: String,
@@ -252,37 +219,37 @@ impl Ratio {
 /// ours ÷ peer, records/s medians, for every configuration that has both.
 pub fn ratios(report: &BenchReport) -> Vec<Ratio> {
     let mut rows = Vec::new();
-    let mut add = |role: &'static str, case: &CaseResult, ours: &[&str]| {
-        for our in ours {
-            let Some(o) = case.client(our) else { continue };
-            for peer in PEERS {
-                let Some(p) = case.client(peer) else { continue };
-                if o.records_per_second > 0.0 && p.records_per_second > 0.0 {
+    // At a fixed offered load every client reaches the same rate: those
+    // cases are about latency, not a throughput ratio.
+    let throughput_cases = report
+        .produce
+        .iter()
+        .filter(|c| c.producer.as_ref().is_none_or(|p| p.rate == 0))
+        .chain(&report.consume);
+    for case in throughput_cases {
+        for ours in case.clients.iter().filter(|c| c.client.is_ours()) {
+            for peer in Client::PEERS.iter().filter_map(|p| case.client(*p)) {
+                if ours.records_per_second > 0.0 && peer.records_per_second > 0.0 {
                     rows.push(Ratio {
-                        role,
+                        role: case.role,
                         case: case.label.clone(),
-                        ours: o.client.clone(),
-                        peer: p.client.clone(),
-                        ours_rate: o.records_per_second,
-                        peer_rate: p.records_per_second,
+                        ours: ours.label.clone(),
+                        peer: peer.label.clone(),
+                        ours_rate: ours.records_per_second,
+                        peer_rate: peer.records_per_second,
                     });
                 }
             }
         }
-    };
-    // At a fixed offered load every client reaches the same rate: those
-    // cases are about latency, not a throughput ratio.
-    for case in report
-        .produce
-        .iter()
-        .filter(|c| c.producer.as_ref().is_none_or(|p| p.rate == 0))
-    {
-        add("produce", case, &OURS);
-    }
-    for case in &report.consume {
-        add("consume", case, &["BaseConsumer"]);
     }
     rows
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Produce => "produce",
+        Role::Consume => "consume",
+    }
 }
 
 /// The ratio table alone, in markdown.
@@ -297,7 +264,7 @@ pub fn render_ratios(report: &BenchReport) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {:.0} | {:.0} | {:.2} |",
-            r.role,
+            role_name(r.role),
             r.case,
             r.ours,
             r.peer,
@@ -349,7 +316,7 @@ pub fn render(report: &BenchReport) -> String {
                     out,
                     "| {} | {} | {:.0} | ±{:.0}% | {:.1} | {} | {} | {} | {:.2} |",
                     case.label,
-                    c.client,
+                    c.label,
                     c.records_per_second,
                     c.spread_percent() / 2.0,
                     c.mib_per_second,
@@ -388,17 +355,28 @@ pub fn parse_ratio_table(markdown: &str) -> Vec<(String, String, String, f64)> {
         .filter(|l| l.starts_with("| produce |") || l.starts_with("| consume |"))
         .filter_map(|l| {
             let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
-            if cells.len() != 7 {
+            let [_, case, ours, peer, _, _, ratio] = cells.as_slice() else {
                 return None;
-            }
+            };
             Some((
-                cells[1].to_string(),
-                cells[2].to_string(),
-                cells[3].to_string(),
-                cells[6].parse().ok()?,
+                case.to_string(),
+                ours.to_string(),
+                peer.to_string(),
+                ratio.parse().ok()?,
             ))
         })
         .collect()
+}
+
+/// Writes the report as `bench-<mode>.json` and `bench-<mode>.md` into `dir`.
+pub fn save(report: &BenchReport, dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let name = report.mode.name();
+    let json = dir.join(format!("bench-{name}.json"));
+    std::fs::write(&json, serde_json::to_string_pretty(report)?)?;
+    let markdown = dir.join(format!("bench-{name}.md"));
+    std::fs::write(&markdown, render(report))?;
+    Ok((json, markdown))
 }
 
 #[cfg(test)]
