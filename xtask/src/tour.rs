@@ -142,7 +142,7 @@ pub fn run(args: &TourArgs) -> Result<ExitCode> {
             Outcome::NeedsThreeBrokers => "NOT RUN (needs 3 brokers)",
             Outcome::NeedsRealBroker => "needs a real broker",
         };
-        println!("{label:<5} {chapter:<22} {:>6.1} s", elapsed.as_secs_f64());
+        println!("{label:<25} {chapter:<22} {:>6.1} s", elapsed.as_secs_f64());
     }
     let failed = results
         .iter()
