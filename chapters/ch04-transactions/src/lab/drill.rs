@@ -3,15 +3,13 @@
 //! instance with the same group (and `transactional.id`) takes over; then an
 //! independent `read_committed` reader counts the output against the input.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use tutorial_lab::testing::ChildProcess;
 use tutorial_support::Cluster;
 use tutorial_support::topics::{delete_topic, ensure_topic, unique_name};
 
@@ -96,11 +94,11 @@ fn run_blocking(
         }
         command
     };
-    let mut first = Worker::spawn(command(Some(point)))?;
-    first.wait_for(PAUSED, Duration::from_secs(60))?;
+    let mut first = ChildProcess::try_spawn(command(Some(point)))?;
+    first.try_wait_for_line(PAUSED, Duration::from_secs(60))?;
     first.kill();
-    let mut second = Worker::spawn(command(None))?;
-    let transcript = second.wait(Duration::from_secs(120))?;
+    let mut second = ChildProcess::try_spawn(command(None))?;
+    let transcript = second.finish(Duration::from_secs(120))?;
     let summary = tutorial_support::parse_summary(&transcript, "worker")
         .with_context(|| format!("the second worker printed no summary:\n{transcript}"))?;
     let taken_over = summary
@@ -162,7 +160,7 @@ fn revoke_blocking(bootstrap: &str, worker: &Path, input: &str, output: &str) ->
             .args(["--idle-exit-ms", "3000"]);
         command
     };
-    let mut first = Worker::spawn(command(&unique_name("ch04-txn-first")))?;
+    let mut first = ChildProcess::try_spawn(command(&unique_name("ch04-txn-first")))?;
     // Wait until the whole input is processed (written, not committed).
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -184,14 +182,14 @@ fn revoke_blocking(bootstrap: &str, worker: &Path, input: &str, output: &str) ->
         }
         thread::sleep(Duration::from_millis(200));
     }
-    let mut second = Worker::spawn(command(&unique_name("ch04-txn-second")))?;
+    let mut second = ChildProcess::try_spawn(command(&unique_name("ch04-txn-second")))?;
     let records = |transcript: &str| -> u64 {
         tutorial_support::parse_summary(transcript, "worker")
             .and_then(|s| s.get("records").and_then(|r| r.parse().ok()))
             .unwrap_or_default()
     };
-    let second_records = records(&second.wait(Duration::from_secs(120))?);
-    let first_records = records(&first.wait(Duration::from_secs(60))?);
+    let second_records = records(&second.finish(Duration::from_secs(120))?);
+    let first_records = records(&first.finish(Duration::from_secs(60))?);
     let committed =
         audit::read_to_end(bootstrap, output, "read_committed", Duration::from_secs(30))?;
     Ok(Revoke {
@@ -199,115 +197,4 @@ fn revoke_blocking(bootstrap: &str, worker: &Path, input: &str, output: &str) ->
         first: first_records,
         second: second_records,
     })
-}
-
-/// A worker child process, its output watched line by line. Unlike the
-/// test crate's `ChildProcess` it returns errors instead of panicking, so
-/// the showcase can run the drill too.
-struct Worker {
-    child: Child,
-    lines: Receiver<String>,
-    transcript: Arc<Mutex<String>>,
-}
-
-impl Worker {
-    fn spawn(mut command: Command) -> Result<Worker> {
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("starting {command:?}"))?;
-        let (sender, lines) = mpsc::channel();
-        let transcript = Arc::new(Mutex::new(String::new()));
-        let streams: [Box<dyn std::io::Read + Send>; 2] = [
-            Box::new(child.stdout.take().context("worker stdout")?),
-            Box::new(child.stderr.take().context("worker stderr")?),
-        ];
-        for stream in streams {
-            let (sender, transcript) = (sender.clone(), Arc::clone(&transcript));
-            thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if let Ok(mut t) = transcript.lock() {
-                        t.push_str(&line);
-                        t.push('\n');
-                    }
-                    let _ = sender.send(line);
-                }
-            });
-        }
-        Ok(Worker {
-            child,
-            lines,
-            transcript,
-        })
-    }
-
-    fn transcript(&self) -> String {
-        self.transcript
-            .lock()
-            .map(|t| t.clone())
-            .unwrap_or_default()
-    }
-
-    fn wait_for(&mut self, needle: &str, limit: Duration) -> Result<()> {
-        let deadline = Instant::now() + limit;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return Ok(()),
-                Ok(_) => {}
-                Err(RecvTimeoutError::Timeout) => {
-                    self.kill();
-                    bail!(
-                        "no {needle:?} from the worker within {limit:?}:\n{}",
-                        self.transcript()
-                    )
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    bail!(
-                        "the worker exited before {needle:?}:\n{}",
-                        self.transcript()
-                    )
-                }
-            }
-        }
-    }
-
-    /// SIGKILL (it also ends a stopped process).
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Waits for a successful exit and returns the transcript.
-    fn wait(&mut self, limit: Duration) -> Result<String> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                thread::sleep(Duration::from_millis(100));
-                let transcript = self.transcript();
-                if !status.success() {
-                    bail!("the worker failed ({status}):\n{transcript}");
-                }
-                return Ok(transcript);
-            }
-            if Instant::now() >= deadline {
-                self.kill();
-                bail!(
-                    "the worker did not finish within {limit:?}:\n{}",
-                    self.transcript()
-                );
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            self.kill();
-        }
-    }
 }
