@@ -6,11 +6,11 @@
 
 use std::process::Command;
 use std::time::Duration;
+use tutorial_lab::testing::assert_needs_real_broker_on_mock;
 
 use tutorial_lab::testing::{
     ChildProcess, assert_fails_fast_without_broker, summary_of, test_cluster,
 };
-use tutorial_support::EXIT_NEEDS_REAL_BROKER;
 
 fn chapter() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch02-idempotence"));
@@ -118,16 +118,8 @@ fn without_the_proxied_listener_the_chapter_says_which_broker_setup_provides_it(
 /// `KAFKA_BROKERS=mock` fallback, not a claim about Kafka.
 #[test]
 fn on_the_mock_cluster_the_chapter_shows_the_settings_and_says_what_needs_a_real_broker() {
-    let mut command = chapter();
-    command.env("KAFKA_BROKERS", "mock");
-    let mut child = ChildProcess::spawn(command);
-    let status = child.wait(Duration::from_secs(30));
-    let output = child.transcript();
-    assert_eq!(
-        status.code(),
-        Some(i32::from(EXIT_NEEDS_REAL_BROKER)),
-        "the experiment cannot run:\n{output}"
-    );
+    let command = chapter();
+    let output = assert_needs_real_broker_on_mock(command, Duration::from_secs(30));
     assert!(output.contains("MOCK CLUSTER"), "{output}");
     assert_refusals(&output);
     assert!(

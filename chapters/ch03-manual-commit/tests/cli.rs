@@ -1,19 +1,13 @@
 //! The showcase and the worker as a reader runs them. Assertions read the
 //! `summary:` lines they print, not their prose.
 
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ch03_manual_commit::lab::{committed_offset, produce};
 use nix::sys::signal::Signal;
-use tutorial_lab::testing::{ChildProcess, TestTopic, test_cluster, unique_name};
-use tutorial_support::{EXIT_NEEDS_REAL_BROKER, parse_summary};
-
-/// The fields of the `summary: STEP` line; panics with the output if missing.
-fn summary(output: &str, step: &str) -> BTreeMap<String, String> {
-    parse_summary(output, step).unwrap_or_else(|| panic!("no `summary: {step}` in:\n{output}"))
-}
+use tutorial_lab::testing::{ChildProcess, TestTopic, summary_of, test_cluster, unique_name};
+use tutorial_support::EXIT_NEEDS_REAL_BROKER;
 
 #[test]
 fn the_showcase_runs_end_to_end_on_the_real_broker() {
@@ -34,21 +28,21 @@ fn the_showcase_runs_end_to_end_on_the_real_broker() {
     let status = child.wait(Duration::from_secs(180));
     let output = child.transcript();
     assert!(status.success(), "{output}");
-    let auto = summary(&output, "drill-auto");
+    let auto = summary_of(&output, "drill-auto");
     assert_eq!(auto["committed_at_kill"], "101", "{output}");
     assert_eq!(auto["lost"], "1", "{output}");
     assert_eq!(auto["lost_offsets"], "100", "{output}");
     assert_eq!(
-        summary(&output, "drill-store-after")["lost"],
+        summary_of(&output, "drill-store-after")["lost"],
         "0",
         "{output}"
     );
-    let sync = summary(&output, "drill-sync-commit");
+    let sync = summary_of(&output, "drill-sync-commit");
     assert_eq!(sync["committed_at_kill"], "100", "{output}");
     assert_eq!(sync["lost"], "0", "{output}");
     for mode in ["auto", "store-after", "sync-commit"] {
         assert_eq!(
-            summary(&output, &format!("cost-{mode}"))["records"],
+            summary_of(&output, &format!("cost-{mode}"))["records"],
             "2000",
             "{output}"
         );
@@ -128,7 +122,11 @@ async fn sigterm_makes_the_worker_commit_what_it_processed_before_leaving() {
     let status = child.wait(Duration::from_secs(30));
     assert!(status.success(), "{}", child.transcript());
     let output = child.transcript();
-    assert_eq!(summary(&output, "worker")["processed"], "300", "{output}");
+    assert_eq!(
+        summary_of(&output, "worker")["processed"],
+        "300",
+        "{output}"
+    );
     let committed = committed_offset(cluster.bootstrap_servers(), &topic.name, &group).unwrap();
     assert_eq!(
         committed,

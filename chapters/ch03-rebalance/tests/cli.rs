@@ -1,22 +1,15 @@
 //! The showcase as a reader runs it. Assertions read the `summary:` lines
 //! it prints, not its prose.
 
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
-use tutorial_lab::testing::{ChildProcess, test_cluster};
-use tutorial_support::parse_summary;
+use tutorial_lab::testing::{ChildProcess, summary_of, test_cluster};
 
 fn chapter() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch03-rebalance"));
     command.env("RUST_LOG", "warn,librdkafka=off");
     command
-}
-
-/// The fields of the `summary: STEP` line; panics with the output if missing.
-fn summary(output: &str, step: &str) -> BTreeMap<String, String> {
-    parse_summary(output, step).unwrap_or_else(|| panic!("no `summary: {step}` in:\n{output}"))
 }
 
 #[test]
@@ -31,7 +24,7 @@ fn the_showcase_runs_end_to_end_on_the_real_broker() {
     let output = child.transcript();
     assert!(status.success(), "{output}");
     for step in ["cooperative-join", "cooperative-leave"] {
-        let fields = summary(&output, step);
+        let fields = summary_of(&output, step);
         assert_ne!(fields["moved"], "0", "{step}: {output}");
         assert_eq!(fields["revoked_and_returned"], "0", "{step}: {output}");
     }
@@ -51,7 +44,7 @@ fn on_the_mock_cluster_the_showcase_runs_all_three_protocols() {
     assert!(output.contains("MOCK CLUSTER"), "{output}");
     for protocol in ["eager", "cooperative", "consumer"] {
         for step in ["join", "leave"] {
-            summary(&output, &format!("{protocol}-{step}"));
+            summary_of(&output, &format!("{protocol}-{step}"));
         }
     }
 }

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
+use tutorial_lab::testing::assert_needs_real_broker_on_mock;
 
 use tutorial_lab::testing::{ChildProcess, assert_fails_fast_without_broker, test_cluster};
-use tutorial_support::{EXIT_NEEDS_REAL_BROKER, parse_summary};
+use tutorial_support::parse_summary;
 
 fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch04-tuning"));
@@ -85,16 +86,8 @@ fn an_unreachable_broker_fails_fast_with_instructions() {
 
 #[test]
 fn the_mock_cluster_stops_at_the_first_measurement_with_exit_code_3() {
-    let mut command = binary();
-    command.env("KAFKA_BROKERS", "mock");
-    let mut child = ChildProcess::spawn(command);
-    let status = child.wait(Duration::from_secs(30));
-    let output = child.transcript();
-    assert_eq!(
-        status.code(),
-        Some(i32::from(EXIT_NEEDS_REAL_BROKER)),
-        "{output}"
-    );
+    let command = binary();
+    let output = assert_needs_real_broker_on_mock(command, Duration::from_secs(30));
     assert!(output.contains("needs a real broker"), "{output}");
     assert!(!output.contains("panicked"), "{output}");
 }

@@ -119,6 +119,18 @@ impl Relay {
         self.bound.clear();
     }
 
+    /// [`Relay::cut`], and returns only once every listener is closed, so
+    /// the next relay on the same port (the next experiment) can bind it.
+    pub async fn cut_and_wait(&mut self) {
+        self.up.cancel();
+        for task in self.accept.drain(..) {
+            task.abort();
+            // An aborted task drops its listener before its handle resolves.
+            let _ = task.await;
+        }
+        self.bound.clear();
+    }
+
     /// Listens again on every address of `listen`; clients reconnect on
     /// their own. Fails, naming the address, if none can be bound.
     pub async fn restore(&mut self) -> io::Result<()> {
@@ -277,7 +289,7 @@ mod tests {
         client.read_exact(&mut answer).await.unwrap();
         assert_eq!(&answer, b"ping");
 
-        relay.cut();
+        relay.cut_and_wait().await;
         let mut rest = Vec::new();
         let closed = tokio::time::timeout(
             std::time::Duration::from_secs(5),

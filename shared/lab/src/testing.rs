@@ -27,23 +27,41 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tutorial_support::Cluster;
 use tutorial_support::brokers::{BROKERS_ENV, DEFAULT_BROKERS, MOCK};
 
-/// The offset `group` committed for partition 0 of `topic`, asked from
-/// outside the group (OffsetFetch); `None` if it committed nothing.
-pub fn committed_offset(bootstrap: &str, topic: &str, group: &str) -> Option<i64> {
+/// The offsets `group` committed for `partitions` of `topic`, asked from
+/// outside the group (OffsetFetch, without joining it). Partitions without
+/// a committed offset are left out.
+pub fn committed_offsets(
+    bootstrap: &str,
+    topic: &str,
+    group: &str,
+    partitions: impl IntoIterator<Item = i32>,
+) -> Result<std::collections::BTreeMap<i32, i64>, rdkafka::error::KafkaError> {
     let client: rdkafka::consumer::BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
-        .create()
-        .expect("offset-fetch client");
-    let mut partitions = TopicPartitionList::new();
-    partitions.add_partition(topic, 0);
-    let committed = client
-        .committed_offsets(partitions, STEP_TIMEOUT)
-        .unwrap_or_else(|e| panic!("committed offsets of {group} on {topic}: {e}"));
-    match committed.elements().first().map(|e| e.offset()) {
-        Some(Offset::Offset(offset)) => Some(offset),
-        _ => None,
+        .create()?;
+    let mut list = TopicPartitionList::new();
+    for partition in partitions {
+        list.add_partition(topic, partition);
     }
+    let committed = client.committed_offsets(list, STEP_TIMEOUT)?;
+    Ok(committed
+        .elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            Offset::Offset(offset) => Some((e.partition(), offset)),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The offset `group` committed for partition 0 of `topic`; `None` if it
+/// committed nothing. Panics if the broker cannot be asked (tests only).
+pub fn committed_offset(bootstrap: &str, topic: &str, group: &str) -> Option<i64> {
+    committed_offsets(bootstrap, topic, group, [0])
+        .unwrap_or_else(|e| panic!("committed offsets of {group} on {topic}: {e}"))
+        .get(&0)
+        .copied()
 }
 
 /// Runs a chapter binary against an address where no broker listens
@@ -435,4 +453,26 @@ pub fn crc32(bytes: &[u8]) -> u32 {
 pub fn summary_of(output: &str, step: &str) -> std::collections::BTreeMap<String, String> {
     tutorial_support::parse_summary(output, step)
         .unwrap_or_else(|| panic!("no `summary: {step}` line in the output:\n{output}"))
+}
+
+/// Runs a chapter on librdkafka's mock cluster (`KAFKA_BROKERS=mock`) and
+/// checks that it stops the way `cargo xtask tour` expects when a step
+/// needs Apache Kafka: exit code `EXIT_NEEDS_REAL_BROKER`, a
+/// `needs a real broker` line, no panic, within `limit`. Returns the output.
+pub fn assert_needs_real_broker_on_mock(mut command: Command, limit: Duration) -> String {
+    command.env(BROKERS_ENV, MOCK);
+    let mut child = ChildProcess::spawn(command);
+    let status = child.wait(limit);
+    let output = child.transcript();
+    assert_eq!(
+        status.code(),
+        Some(i32::from(tutorial_support::EXIT_NEEDS_REAL_BROKER)),
+        "on the mock cluster the chapter must stop with exit code 3:\n{output}"
+    );
+    assert!(output.contains("needs a real broker"), "{output}");
+    assert!(
+        !output.contains("panicked"),
+        "no panic as user interface:\n{output}"
+    );
+    output
 }

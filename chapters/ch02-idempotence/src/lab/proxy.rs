@@ -25,13 +25,11 @@
 //! module is the per-connection handler that reads and withholds frames.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::task::JoinHandle;
 use tutorial_lab::relay::{Connection, Relay};
@@ -193,18 +191,7 @@ pub async fn close(relay: Relay) {
 }
 
 async fn cut_and_wait(mut relay: Relay) -> Relay {
-    let bound: Vec<SocketAddr> = relay.bound().to_vec();
-    relay.cut();
-    // `cut` aborts the accept loops; each listener is closed when its task
-    // is next scheduled. Binding the address proves it has been.
-    for address in bound {
-        for _ in 0..500 {
-            if TcpListener::bind(address).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
+    relay.cut_and_wait().await;
     relay
 }
 

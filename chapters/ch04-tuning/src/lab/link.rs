@@ -1,5 +1,5 @@
 //! A link with a real round trip, for the `linger.ms` measurements: the
-//! numbers of 四.4 otherwise come from one broker over loopback, where a
+//! numbers of 四.6 otherwise come from one broker over loopback, where a
 //! request costs almost nothing to send and answer.
 //!
 //! [`Link`] is the lab crate's TCP relay in front of the broker's `PROXIED`
@@ -82,9 +82,10 @@ impl Link {
         self.produce_requests.load(Ordering::SeqCst)
     }
 
-    /// Closes every connection and stops listening.
-    pub fn stop(mut self) {
-        self.relay.cut();
+    /// Closes every connection and stops listening; returns once the port
+    /// is free for the next link.
+    pub async fn stop(mut self) {
+        self.relay.cut_and_wait().await;
     }
 }
 
@@ -263,7 +264,7 @@ pub async fn over_link(
         }
         .await;
         let produce_requests = link.produce_requests();
-        link.stop();
+        link.stop().await;
         let _ = delete_topic(cluster, &topic).await;
         rows.push(LinkMeasured {
             run: run.clone(),
