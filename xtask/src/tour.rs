@@ -22,7 +22,9 @@ pub const CHAPTERS: &[(&str, &str)] = &[
     ("ch03-rebalance", "三.3 Rebalance"),
     ("ch04-serialization", "四.1 与 四.2 消息格式"),
     ("ch04-error-handling", "四.3 错误处理"),
-    ("ch04-tuning", "四.4 配置调优"),
+    ("ch04-transactions", "四.4 事务与精确一次"),
+    ("ch04-observability", "四.5 可观测性"),
+    ("ch04-tuning", "四.6 配置调优"),
 ];
 
 /// The quickstart is a project of its own, excluded from the workspace, as a
@@ -140,7 +142,7 @@ pub fn run(args: &TourArgs) -> Result<ExitCode> {
             Outcome::NeedsThreeBrokers => "NOT RUN (needs 3 brokers)",
             Outcome::NeedsRealBroker => "needs a real broker",
         };
-        println!("{label:<5} {chapter:<22} {:>6.1} s", elapsed.as_secs_f64());
+        println!("{label:<25} {chapter:<22} {:>6.1} s", elapsed.as_secs_f64());
     }
     let failed = results
         .iter()

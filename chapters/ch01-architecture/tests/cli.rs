@@ -1,24 +1,17 @@
 //! The chapter binary as a reader runs it. Assertions read the
 //! `summary:` lines the showcase prints, not its prose.
 
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
 use tutorial_lab::testing::{
-    ChildProcess, assert_fails_fast_without_broker, test_cluster, unique_name,
+    ChildProcess, assert_fails_fast_without_broker, summary_of, test_cluster, unique_name,
 };
-use tutorial_support::parse_summary;
 
 fn chapter() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch01-architecture"));
     command.env("RUST_LOG", "warn,librdkafka=off");
     command
-}
-
-/// The fields of the `summary: STEP` line; panics with the output if missing.
-fn summary(output: &str, step: &str) -> BTreeMap<String, String> {
-    parse_summary(output, step).unwrap_or_else(|| panic!("no `summary: {step}` in:\n{output}"))
 }
 
 #[test]
@@ -41,13 +34,13 @@ fn the_chapter_runs_end_to_end_on_the_real_broker() {
     let status = child.wait(Duration::from_secs(90));
     let output = child.transcript();
     assert!(status.success(), "{output}");
-    let topic = summary(&output, "topic");
+    let topic = summary_of(&output, "topic");
     assert_eq!(topic["outcome"], "created", "{output}");
     assert_eq!(topic["partitions"], "3", "{output}");
-    let order = summary(&output, "order");
+    let order = summary_of(&output, "order");
     assert_eq!(order["per_key_order_kept"], "true", "{output}");
     assert_eq!(order["offsets_consecutive"], "true", "{output}");
-    let groups = summary(&output, "groups");
+    let groups = summary_of(&output, "groups");
     assert_eq!(groups["crowd_idle_members"], "1", "{output}");
     assert_eq!(groups["crowd_idle_received"], "0", "{output}");
     assert_eq!(groups["pair_received"], "30", "{output}");
@@ -68,14 +61,14 @@ fn on_the_mock_cluster_the_chapter_runs_and_says_what_the_mock_lacks() {
         output.contains("MOCK CLUSTER"),
         "the banner must be visible:\n{output}"
     );
-    assert_eq!(summary(&output, "cluster")["mock"], "true", "{output}");
+    assert_eq!(summary_of(&output, "cluster")["mock"], "true", "{output}");
     assert_eq!(
-        summary(&output, "topic")["outcome"],
+        summary_of(&output, "topic")["outcome"],
         "created-on-mock",
         "the mock does not implement CreateTopics:\n{output}"
     );
     assert_eq!(
-        summary(&output, "groups")["crowd_received"],
+        summary_of(&output, "groups")["crowd_received"],
         "30",
         "{output}"
     );

@@ -14,7 +14,7 @@ use ch02_idempotence::lab::audit::RetriedBatch;
 use ch02_idempotence::lab::kafka_go::{self, kafka_go_trial};
 use ch02_idempotence::lab::proxy::Fate;
 use ch02_idempotence::lab::{
-    Outcome, Plan, Route, check_proxied_listener, delete_topic, max_in_flight, trial,
+    Outcome, Plan, Route, SlowPlan, check_proxied_listener, delete_topic, max_in_flight, trial,
 };
 use ch02_idempotence::{INCOMPATIBLE, SHOWN_SETTINGS, creation_error, producer_config};
 use clap::Parser;
@@ -49,9 +49,20 @@ struct Args {
     proxied: String,
 }
 
-/// The slow-broker experiment: records, and how long each answer is held.
-const IN_FLIGHT_RECORDS: usize = 600;
+/// The slow-broker experiment: how long each answer is held, how many
+/// requests each partition needs, and the runs: (idempotent, partitions,
+/// records per batch).
 const SLOW_ANSWER: Duration = Duration::from_millis(20);
+const SLOW_REQUESTS: usize = 30;
+const SLOW_RUNS: &[(bool, i32, usize)] = &[
+    (false, 1, 10),
+    (true, 1, 10),
+    (true, 1, 5),
+    (true, 1, 4),
+    (true, 1, 2),
+    (true, 1, 1),
+    (true, 3, 10),
+];
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -122,7 +133,7 @@ fn show_settings(cluster: &Cluster) -> Result<()> {
     }
     println!(
         "  These are the values as configured. When it creates an idempotent producer, librdkafka\n  \
-         caps max.in.flight.requests.per.connection at 5 (what ② measures on the wire differs).\n  \
+         caps max.in.flight.requests.per.connection at 5 (② measures what it does on the wire).\n  \
          A setting that contradicts idempotence is refused instead of adjusted:"
     );
     let (mut idempotent, mut plain) = (Vec::new(), Vec::new());
@@ -169,37 +180,55 @@ async fn show_in_flight(
     scratch: &mut Vec<String>,
 ) -> Result<()> {
     println!(
-        "\n② A slow broker: the proxy holds every produce answer for {SLOW_ANSWER:?}; {IN_FLIGHT_RECORDS} \
-         records in batches of 10.\n  Most produce requests one connection had sent without an answer yet:"
+        "\n② A slow broker: the proxy holds every produce answer for {SLOW_ANSWER:?}; each partition gets \
+         {SLOW_REQUESTS} requests' worth of records,\n  all enqueued at once. The most produce requests \
+         waiting for an answer at the same time:\n  \
+         enable.idempotence  partitions  records/request  requests  per partition  on the connection"
     );
-    let mut fields = Vec::new();
-    for idempotent in [false, true] {
+    for &(idempotent, partitions, batch) in SLOW_RUNS {
         let topic = unique_name(&format!("{}-in-flight", args.topic));
         scratch.push(topic.clone());
-        let report = max_in_flight(
-            cluster.bootstrap_servers(),
-            route,
-            &topic,
+        let plan = SlowPlan {
             idempotent,
-            IN_FLIGHT_RECORDS,
-            SLOW_ANSWER,
-        )
-        .await?;
+            partitions,
+            batch,
+            requests_per_partition: SLOW_REQUESTS,
+            delay: SLOW_ANSWER,
+        };
+        let report = max_in_flight(cluster.bootstrap_servers(), route, &topic, plan).await?;
+        let records = match report.records_per_request() {
+            Some((low, high)) if low == high => low.to_string(),
+            Some((low, high)) => format!("{low}–{high}"),
+            None => "?".into(),
+        };
         println!(
-            "  enable.idempotence={idempotent:<5}  {:>3} of {} requests",
+            "  {idempotent:<18}  {partitions:>10}  {records:>15}  {:>8}  {:>13}  {:>17}",
+            report.produce_requests(),
+            report.max_in_flight_per_partition,
             report.max_in_flight,
-            report.produce_requests()
         );
-        let run = if idempotent { "idempotent" } else { "plain" };
-        fields.push((run, report.max_in_flight.to_string()));
+        // One step per run, e.g. `in-flight-idempotent-p3-b10`.
+        let kind = if idempotent { "idempotent" } else { "plain" };
+        summary(
+            &format!("in-flight-{kind}-p{partitions}-b{batch}"),
+            &[
+                ("records_per_request", records.clone()),
+                ("requests", report.produce_requests().to_string()),
+                (
+                    "per_partition",
+                    report.max_in_flight_per_partition.to_string(),
+                ),
+                ("connection", report.max_in_flight.to_string()),
+            ],
+        );
     }
     println!(
-        "  Without idempotence the limit is librdkafka's default (1000000): the producer keeps sending.\n  \
-         With it the broker could take 5 (it remembers the last 5 batches per producer and partition),\n  \
-         but librdkafka 2.12 sends an idempotent producer's next request only after the previous\n  \
-         answer (confluentinc/librdkafka#4989): 1 in flight — on a slow link, that costs throughput."
+        "  Without idempotence the limit is max.in.flight.requests.per.connection (default 1000000): every\n  \
+         request is on the wire at once. With it, librdkafka 2.12 lets a partition start another request\n  \
+         only while fewer than 5 of its *records* are in flight (rdkafka_broker.c): batches of 5 or more\n  \
+         records mean one request per partition, smaller batches up to 5. Partitions don't wait for\n  \
+         each other: 3 partitions on one broker keep 3 requests on the connection."
     );
-    summary("in-flight", &fields);
     Ok(())
 }
 

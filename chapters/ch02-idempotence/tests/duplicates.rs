@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use ch02_idempotence::lab::kafka_go::kafka_go_trial;
 use ch02_idempotence::lab::proxy::Fate;
+use ch02_idempotence::lab::proxy::ProxyReport;
 use ch02_idempotence::lab::{
-    Outcome, Plan, Route, check_proxied_listener, delete_topic, max_in_flight, trial,
+    Outcome, Plan, Route, SlowPlan, check_proxied_listener, delete_topic, max_in_flight, trial,
 };
 use tokio::sync::{Mutex, MutexGuard, OnceCell};
 use tutorial_lab::testing::{test_cluster, unique_name, within};
@@ -203,41 +204,88 @@ async fn with_idempotence_a_retry_repeats_producer_id_epoch_and_sequence_and_get
     }
 }
 
+/// One slow-broker run (every answer held 20 ms) on a fresh topic.
+async fn slow(idempotent: bool, partitions: i32, batch: usize) -> ProxyReport {
+    let (bootstrap, _turn) = proxied_broker().await;
+    let topic = unique_name("ch02-in-flight");
+    let plan = SlowPlan {
+        idempotent,
+        partitions,
+        batch,
+        requests_per_partition: 30,
+        delay: Duration::from_millis(20),
+    };
+    let report = within(
+        LIMIT,
+        "the slow-broker run",
+        max_in_flight(&bootstrap, &Route::default(), &topic, plan),
+    )
+    .await;
+    let _ = delete_topic(&bootstrap, &topic).await;
+    let report = report.unwrap_or_else(|e| panic!("{e:#}"));
+    println!(
+        "enable.idempotence={idempotent}, {partitions} partition(s), batches of {batch}: \
+         records per request {:?}, at most {} in flight per partition, {} on the connection, \
+         of {} requests",
+        report.records_per_request(),
+        report.max_in_flight_per_partition,
+        report.max_in_flight,
+        report.produce_requests()
+    );
+    // The runs are only comparable if the batches are the planned size.
+    let expected = i32::try_from(batch).unwrap();
+    assert_eq!(
+        report.records_per_request(),
+        Some((expected, expected)),
+        "every request carries batch.num.messages records"
+    );
+    report
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_idempotent_producer_waits_for_each_answer_the_default_keeps_sending() {
-    let (bootstrap, _turn) = proxied_broker().await;
+    let plain = slow(false, 1, 10).await;
+    assert!(
+        plain.max_in_flight > 5,
+        "without idempotence the default (1000000 per connection) lets every request go: {}",
+        plain.max_in_flight
+    );
+    // Batches of 10: after one request a partition has 10 records in
+    // flight, not fewer than 5, so it waits for the answer.
+    let idempotent = slow(true, 1, 10).await;
+    assert_eq!(idempotent.max_in_flight_per_partition, 1);
+    assert_eq!(idempotent.max_in_flight, 1);
+}
+
+/// librdkafka 2.12 (`rdkafka_broker.c`, `rd_kafka_toppar_producer_serve`):
+/// an idempotent partition may start another Produce request only while it
+/// has fewer than 5 (`RD_KAFKA_IDEMP_MAX_INFLIGHT`) *records* in flight. With
+/// `batch` records per request that allows ceil(5 / batch) requests.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idempotent_partition_starts_another_request_only_while_fewer_than_5_records_are_in_flight()
+ {
     let mut seen = Vec::new();
-    for idempotent in [false, true] {
-        let topic = unique_name("ch02-in-flight");
-        let report = within(
-            LIMIT,
-            "the slow-broker run",
-            max_in_flight(
-                &bootstrap,
-                &Route::default(),
-                &topic,
-                idempotent,
-                600,
-                Duration::from_millis(20),
-            ),
-        )
-        .await;
-        let _ = delete_topic(&bootstrap, &topic).await;
-        let report = report.unwrap_or_else(|e| panic!("{e:#}"));
-        println!(
-            "enable.idempotence={idempotent}: at most {} of {} produce requests in flight",
-            report.max_in_flight,
-            report.produce_requests()
-        );
-        seen.push(report.max_in_flight);
+    for (batch, expected) in [(1, 5), (2, 3), (4, 2), (5, 1)] {
+        let report = slow(true, 1, batch).await;
+        seen.push((batch, report.max_in_flight_per_partition, expected));
     }
-    assert!(seen[0] > 5, "the default lets more than 5 wait: {seen:?}");
-    // Kafka would accept 5, but librdkafka 2.12 sends an idempotent
-    // producer's next request only after the previous answer
-    // (confluentinc/librdkafka#4989).
+    for &(batch, measured, expected) in &seen {
+        assert_eq!(
+            measured, expected,
+            "batches of {batch}: (batch, measured, expected) {seen:?}"
+        );
+    }
+}
+
+/// The limit is per partition: partitions of one broker share a connection
+/// and still have a request each on it.
+#[tokio::test(flavor = "multi_thread")]
+async fn several_partitions_of_an_idempotent_producer_pipeline_on_one_connection() {
+    let report = slow(true, 3, 10).await;
+    assert_eq!(report.max_in_flight_per_partition, 1);
     assert_eq!(
-        seen[1], 1,
-        "one request at a time with idempotence: {seen:?}"
+        report.max_in_flight, 3,
+        "one request per partition, all three on the connection at once"
     );
 }
 

@@ -116,9 +116,11 @@ pub async fn create_topic(admin: &Admin, spec: &TopicSpec, brokers: usize) -> Re
 // ANCHOR_END: create_topic
 
 // ANCHOR: rejected_configs
-/// The broker's error code says only "invalid config", not which one. Ask
-/// again with `validate_only` (nothing is created) once per setting to name
-/// the culprits.
+/// The broker answers with the code INVALID_CONFIG and a message naming
+/// the setting, but rdkafka 0.39 hands us only the code (its `TopicResult`
+/// is a name and an error code; librdkafka has the message). Ask again with
+/// `validate_only` (nothing is created) once per setting to name the
+/// culprits.
 async fn rejected_configs(admin: &Admin, spec: &TopicSpec) -> String {
     let mut rejected = Vec::new();
     for (key, value) in &spec.configs {

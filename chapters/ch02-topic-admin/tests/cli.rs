@@ -3,9 +3,9 @@
 
 use std::process::Command;
 use std::time::Duration;
+use tutorial_lab::testing::assert_needs_real_broker_on_mock;
 
 use tutorial_lab::testing::{ChildProcess, summary_of, test_cluster, unique_name};
-use tutorial_support::EXIT_NEEDS_REAL_BROKER;
 
 fn chapter() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch02-topic-admin"));
@@ -56,16 +56,8 @@ fn the_chapter_runs_end_to_end_on_the_real_broker() {
 /// the mock has no Admin API.
 #[test]
 fn on_the_mock_cluster_the_chapter_says_the_admin_api_needs_a_real_broker() {
-    let mut command = chapter();
-    command.env("KAFKA_BROKERS", "mock");
-    let mut child = ChildProcess::spawn(command);
-    let status = child.wait(Duration::from_secs(30));
-    let output = child.transcript();
-    assert_eq!(
-        status.code(),
-        Some(i32::from(EXIT_NEEDS_REAL_BROKER)),
-        "{output}"
-    );
+    let command = chapter();
+    let output = assert_needs_real_broker_on_mock(command, Duration::from_secs(30));
     assert!(
         output.contains("needs a real broker: the Admin API"),
         "{output}"

@@ -161,3 +161,40 @@ async fn a_record_over_message_max_bytes_fails_alone_with_a_clear_error() {
     }
     assert_eq!(stored(&cluster, &topic), 4);
 }
+
+/// The librdkafka defaults this page names (the settings table, the
+/// pitfalls and the kafka-go rows), read from librdkafka itself.
+#[test]
+fn librdkafka_defaults_named_on_this_page() {
+    use tutorial_support::settings::effective;
+    let keys = [
+        "acks",
+        "enable.idempotence",
+        "linger.ms",
+        "batch.size",
+        "batch.num.messages",
+        "compression.type",
+        "message.timeout.ms",
+        "message.max.bytes",
+        "queue.buffering.max.messages",
+    ];
+    let defaults = effective(&ClientConfig::new(), &keys).unwrap();
+    let values: Vec<(&str, &str)> = defaults
+        .iter()
+        .map(|s| (s.key.as_str(), s.value.as_str()))
+        .collect();
+    assert_eq!(
+        values,
+        vec![
+            ("acks", "-1"),
+            ("enable.idempotence", "false"),
+            ("linger.ms", "5"),
+            ("batch.size", "1000000"),
+            ("batch.num.messages", "10000"),
+            ("compression.type", "none"),
+            ("message.timeout.ms", "300000"),
+            ("message.max.bytes", "1000000"),
+            ("queue.buffering.max.messages", "100000"),
+        ]
+    );
+}

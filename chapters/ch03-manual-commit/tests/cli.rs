@@ -7,13 +7,8 @@ use std::time::{Duration, Instant};
 
 use ch03_manual_commit::lab::{committed_offset, produce};
 use nix::sys::signal::Signal;
-use tutorial_lab::testing::{ChildProcess, TestTopic, test_cluster, unique_name};
-use tutorial_support::{EXIT_NEEDS_REAL_BROKER, parse_summary};
-
-/// The fields of the `summary: STEP` line; panics with the output if missing.
-fn summary(output: &str, step: &str) -> BTreeMap<String, String> {
-    parse_summary(output, step).unwrap_or_else(|| panic!("no `summary: {step}` in:\n{output}"))
-}
+use tutorial_lab::testing::{ChildProcess, TestTopic, summary_of, test_cluster, unique_name};
+use tutorial_support::EXIT_NEEDS_REAL_BROKER;
 
 fn committed(fields: &BTreeMap<String, String>) -> i64 {
     fields["committed_at_kill"].parse().unwrap()
@@ -39,35 +34,35 @@ fn the_showcase_runs_end_to_end_on_the_real_broker() {
     let output = child.transcript();
     assert!(status.success(), "{output}");
     // Killed when offset 100 was handed out, before it was processed.
-    let auto = summary(&output, "drill-auto-handed-out");
+    let auto = summary_of(&output, "drill-auto-handed-out");
     assert_eq!(auto["committed_at_kill"], "101", "{output}");
     assert_eq!(auto["lost"], "1", "{output}");
     assert_eq!(auto["lost_offsets"], "100", "{output}");
-    let store = summary(&output, "drill-store-after-handed-out");
+    let store = summary_of(&output, "drill-store-after-handed-out");
     assert_eq!(store["lost"], "0", "{output}");
     assert_eq!(
         store["repeated"],
         (100 - committed(&store)).to_string(),
         "{output}"
     );
-    let sync = summary(&output, "drill-sync-commit-handed-out");
+    let sync = summary_of(&output, "drill-sync-commit-handed-out");
     assert_eq!(sync["committed_at_kill"], "100", "{output}");
     assert_eq!(sync["lost"], "0", "{output}");
     assert_eq!(sync["repeated"], "0", "{output}");
     // Killed when offset 100 was processed, before its offset was stored or
     // committed: no mode loses it; the at-least-once modes repeat it.
-    let auto = summary(&output, "drill-auto-processed");
+    let auto = summary_of(&output, "drill-auto-processed");
     assert_eq!(auto["committed_at_kill"], "101", "{output}");
     assert_eq!(auto["lost"], "0", "{output}");
     assert_eq!(auto["repeated"], "0", "{output}");
-    let store = summary(&output, "drill-store-after-processed");
+    let store = summary_of(&output, "drill-store-after-processed");
     assert_eq!(store["lost"], "0", "{output}");
     assert_eq!(
         store["repeated"],
         (101 - committed(&store)).to_string(),
         "{output}"
     );
-    let sync = summary(&output, "drill-sync-commit-processed");
+    let sync = summary_of(&output, "drill-sync-commit-processed");
     assert_eq!(sync["committed_at_kill"], "100", "{output}");
     assert_eq!(sync["lost"], "0", "{output}");
     assert_eq!(sync["repeated"], "1", "{output}");
@@ -76,7 +71,7 @@ fn the_showcase_runs_end_to_end_on_the_real_broker() {
     }
     for mode in ["auto", "store-after", "sync-commit"] {
         assert_eq!(
-            summary(&output, &format!("cost-{mode}"))["records"],
+            summary_of(&output, &format!("cost-{mode}"))["records"],
             "2000",
             "{output}"
         );
@@ -156,7 +151,11 @@ async fn sigterm_makes_the_worker_commit_what_it_processed_before_leaving() {
     let status = child.wait(Duration::from_secs(30));
     assert!(status.success(), "{}", child.transcript());
     let output = child.transcript();
-    assert_eq!(summary(&output, "worker")["processed"], "300", "{output}");
+    assert_eq!(
+        summary_of(&output, "worker")["processed"],
+        "300",
+        "{output}"
+    );
     let committed = committed_offset(cluster.bootstrap_servers(), &topic.name, &group).unwrap();
     assert_eq!(
         committed,

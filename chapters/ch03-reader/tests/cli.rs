@@ -1,19 +1,15 @@
 //! The chapter binary as a reader runs it. Assertions read the
 //! `summary:` lines the showcase prints, not its prose.
 
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ch03_reader::lab::produce;
 use nix::sys::signal::Signal;
-use tutorial_lab::testing::{ChildProcess, TestTopic, committed_offset, test_cluster, unique_name};
-use tutorial_support::{EXIT_NEEDS_REAL_BROKER, parse_summary};
-
-/// The fields of the `summary: STEP` line; panics with the output if missing.
-fn summary(output: &str, step: &str) -> BTreeMap<String, String> {
-    parse_summary(output, step).unwrap_or_else(|| panic!("no `summary: {step}` in:\n{output}"))
-}
+use tutorial_lab::testing::{
+    ChildProcess, TestTopic, committed_offset, summary_of, test_cluster, unique_name,
+};
+use tutorial_support::EXIT_NEEDS_REAL_BROKER;
 
 #[test]
 fn the_chapter_runs_end_to_end_on_the_real_broker() {
@@ -26,12 +22,12 @@ fn the_chapter_runs_end_to_end_on_the_real_broker() {
     let status = child.wait(Duration::from_secs(120));
     let output = child.transcript();
     assert!(status.success(), "{output}");
-    let reset = summary(&output, "reset-policy");
+    let reset = summary_of(&output, "reset-policy");
     assert_eq!(reset["latest_old"], "0", "{output}");
     assert_eq!(reset["earliest_old"], "30", "{output}");
     assert_eq!(reset["earliest_total"], "35", "{output}");
-    assert_eq!(summary(&output, "seek-offset")["first"], "3", "{output}");
-    let groups = summary(&output, "groups");
+    assert_eq!(summary_of(&output, "seek-offset")["first"], "3", "{output}");
+    let groups = summary_of(&output, "groups");
     assert_eq!(groups["billing_total"], "100", "{output}");
     assert_eq!(groups["audit"], "100", "{output}");
 }
@@ -55,11 +51,11 @@ fn on_the_mock_cluster_the_chapter_stops_at_the_time_seek_saying_it_needs_a_real
         "{output}"
     );
     assert_eq!(
-        summary(&output, "reset-policy")["earliest_old"],
+        summary_of(&output, "reset-policy")["earliest_old"],
         "30",
         "{output}"
     );
-    assert_eq!(summary(&output, "seek-offset")["first"], "3", "{output}");
+    assert_eq!(summary_of(&output, "seek-offset")["first"], "3", "{output}");
     assert!(
         output.contains("needs a real broker: offsets_for_times"),
         "{output}"
@@ -91,7 +87,7 @@ async fn ctrl_c_in_follow_mode_commits_what_was_read_and_leaves() {
         "leaving the group is prompt"
     );
     let output = child.transcript();
-    assert_eq!(summary(&output, "follow")["processed"], "25", "{output}");
+    assert_eq!(summary_of(&output, "follow")["processed"], "25", "{output}");
     assert_eq!(
         committed_offset(cluster.bootstrap_servers(), &topic.name, &group),
         Some(25)

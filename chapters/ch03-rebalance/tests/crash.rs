@@ -7,8 +7,6 @@ use std::time::{Duration, Instant};
 
 use ch03_rebalance::lab::{Group, produce};
 use ch03_rebalance::lesson::Protocol;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tutorial_lab::testing::{ChildProcess, TestTopic, test_cluster, unique_name};
 
 const PARTITIONS: i32 = 6;
@@ -121,23 +119,6 @@ async fn a_killed_members_partitions_move_after_the_session_timeout_and_nothing_
 }
 
 fn committed_offsets(bootstrap: &str, topic: &str, group: &str) -> BTreeMap<i32, i64> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", group)
-        .create()
-        .unwrap();
-    let mut partitions = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
-        partitions.add_partition(topic, p);
-    }
-    consumer
-        .committed_offsets(partitions, Duration::from_secs(10))
-        .unwrap()
-        .elements()
-        .iter()
-        .filter_map(|e| match e.offset() {
-            Offset::Offset(o) => Some((e.partition(), o)),
-            _ => None,
-        })
-        .collect()
+    tutorial_lab::testing::committed_offsets(bootstrap, topic, group, 0..PARTITIONS)
+        .expect("committed offsets")
 }

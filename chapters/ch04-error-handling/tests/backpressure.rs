@@ -34,8 +34,11 @@ async fn a_slow_worker_makes_the_consumer_pause_with_bounded_work_in_flight() {
         .unwrap();
     println!("{report:?}");
     assert_eq!(report.processed, 300);
+    // At most the channel's 16, plus the one the worker holds while it
+    // works (counted until it is done), plus the one the consumer has just
+    // taken and is about to hand over.
     assert!(
-        report.max_in_flight <= 16 + 1,
+        report.max_in_flight <= 16 + 2,
         "in flight stays bounded: {report:?}"
     );
     assert!(

@@ -18,11 +18,14 @@
 //!   accounted for;
 //! - [`report`]: medians, spreads, ratios, markdown and JSON;
 //! - [`chart`]: the SVG charts of the book;
-//! - [`child`]: what `bench-lab child '<RunSpec>'` does in the child.
+//! - [`child`]: what `bench-lab child '<RunSpec>'` does in the child;
+//! - [`link`]: `bench-lab link`, `linger.ms` over a link with a real round
+//!   trip (our client only, in this process; uses [`report::median`]).
 
 pub mod chart;
 pub mod child;
 pub mod clients;
+pub mod link;
 pub mod plan;
 pub mod report;
 pub mod run;

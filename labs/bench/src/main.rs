@@ -2,6 +2,7 @@
 //!
 //! - `bench`: the whole matrix with the Java perf tools and kafka-go;
 //! - `charts`: redraw the book's charts from a saved report;
+//! - `link`: `linger.ms` over a link with a real round trip (our client);
 //! - `produce` / `consume`: one run of our client, with flags, to try a
 //!   setting by hand (the topic must exist);
 //! - `child` (hidden): what the bench starts for each run of our clients,
@@ -12,6 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use bench_lab::clients::{Client, ConsumerSpec, ProducerSpec, RunSpec, Work};
+use bench_lab::link::LinkArgs;
 use bench_lab::plan::{PlanArgs, plan};
 use bench_lab::report::{self, BenchReport};
 use bench_lab::{chart, child, run};
@@ -40,6 +42,13 @@ enum Command {
         /// Write the SVG charts here (the full run writes them for the book)
         #[arg(long)]
         charts_dir: Option<PathBuf>,
+    },
+    /// linger.ms over a link with a real round trip: records per request, throughput, latency (our client)
+    Link {
+        #[command(flatten)]
+        brokers: BrokerArgs,
+        #[command(flatten)]
+        link: LinkArgs,
     },
     /// Redraw the charts from a saved bench report (JSON)
     Charts {
@@ -102,6 +111,10 @@ async fn main() -> ExitCode {
             charts_dir,
         } => bench(&brokers, &plan, &out_dir, charts_dir.as_deref()).await,
         Command::Charts { report, dir } => redraw(&report, &dir),
+        Command::Link { brokers, link } => match brokers.connect() {
+            Ok(cluster) => bench_lab::link::run(&cluster, &link).await.map(drop),
+            Err(error) => Err(error.into()),
+        },
         Command::Produce {
             brokers,
             topic,

@@ -103,3 +103,35 @@ async fn one_run_by_hand_prints_a_result_line() {
         "{output}"
     );
 }
+
+/// `bench-lab link` end to end, small: one row per configuration, every
+/// row with a records-per-request figure that grows with linger.ms at a
+/// fixed load. (The timings it prints are measurements, not asserted.)
+#[test]
+fn the_link_bench_prints_one_row_per_configuration() {
+    let cluster = test_cluster();
+    let mut command = binary();
+    command
+        .args(["link", "--brokers", cluster.bootstrap_servers()])
+        .args(["--one-way-ms", "5", "--rates", "1000", "--lingers", "0,50"])
+        .args(["--seconds", "1", "--runs", "1"]);
+    let (status, output) = run(command, Duration::from_secs(120));
+    assert!(status.success(), "{output}");
+    // "     10 ms  1000/s             0  false   1.0  …": round trip, load,
+    // linger.ms, idempotence, records/request, …
+    let per_request: Vec<(u64, f64)> = output
+        .lines()
+        .filter(|line| line.contains(" ms  1000/s "))
+        .map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let number = |i: usize| fields.get(i).copied().unwrap_or_default();
+            (number(3).parse().unwrap(), number(5).parse().unwrap())
+        })
+        .collect();
+    assert_eq!(per_request.len(), 2, "{output}");
+    assert_eq!(per_request[0].0, 0);
+    assert!(
+        per_request[1].1 > 5.0 * per_request[0].1,
+        "linger.ms=50 batches far more than 0: {per_request:?}\n{output}"
+    );
+}

@@ -119,6 +119,18 @@ impl Relay {
         self.bound.clear();
     }
 
+    /// [`Relay::cut`], and returns only once every listener is closed, so
+    /// the next relay on the same port (the next experiment) can bind it.
+    pub async fn cut_and_wait(&mut self) {
+        self.up.cancel();
+        for task in self.accept.drain(..) {
+            task.abort();
+            // An aborted task drops its listener before its handle resolves.
+            let _ = task.await;
+        }
+        self.bound.clear();
+    }
+
     /// Listens again on every address of `listen`; clients reconnect on
     /// their own. Fails, naming the address, if none can be bound.
     pub async fn restore(&mut self) -> io::Result<()> {
@@ -216,6 +228,27 @@ impl Drop for Relay {
     }
 }
 
+/// Starts a relay with `start`, retrying while its address is in use — the
+/// relay port (`PROXIED_ADVERTISED`) is shared by every lab and test that
+/// stands in front of the `PROXIED` listener, and another one may hold it
+/// for a while. Gives up after `limit`, returning the last error; any other
+/// error is returned at once.
+pub async fn start_when_free<T, F, Fut>(limit: Duration, mut start: F) -> io::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = io::Result<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        match start().await {
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,7 +289,7 @@ mod tests {
         client.read_exact(&mut answer).await.unwrap();
         assert_eq!(&answer, b"ping");
 
-        relay.cut();
+        relay.cut_and_wait().await;
         let mut rest = Vec::new();
         let closed = tokio::time::timeout(
             std::time::Duration::from_secs(5),
@@ -311,5 +344,34 @@ mod tests {
             elapsed < 5 * one_way,
             "pipelined, not one after another: {elapsed:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn starting_a_relay_waits_while_its_address_is_in_use_within_a_bound() {
+        let (echo, _server) = echo_server().await;
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let holder = Relay::start(&listen, &echo).await.unwrap();
+
+        // Held for longer than the bound: the caller gets "address in use".
+        let bound = Duration::from_millis(600);
+        let started = std::time::Instant::now();
+        let refused = start_when_free(bound, || Relay::start(&listen, &echo)).await;
+        assert_eq!(
+            refused.err().map(|e| e.kind()),
+            Some(io::ErrorKind::AddrInUse)
+        );
+        assert!(started.elapsed() >= bound, "{:?}", started.elapsed());
+
+        // Freed meanwhile: the relay starts once the holder is gone.
+        let release = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let mut holder = holder;
+            holder.cut();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        });
+        let relay = start_when_free(Duration::from_secs(10), || Relay::start(&listen, &echo)).await;
+        release.await.unwrap();
+        assert!(relay.is_ok(), "{:?}", relay.err());
     }
 }

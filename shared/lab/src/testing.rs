@@ -27,23 +27,41 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tutorial_support::Cluster;
 use tutorial_support::brokers::{BROKERS_ENV, DEFAULT_BROKERS, MOCK};
 
-/// The offset `group` committed for partition 0 of `topic`, asked from
-/// outside the group (OffsetFetch); `None` if it committed nothing.
-pub fn committed_offset(bootstrap: &str, topic: &str, group: &str) -> Option<i64> {
+/// The offsets `group` committed for `partitions` of `topic`, asked from
+/// outside the group (OffsetFetch, without joining it). Partitions without
+/// a committed offset are left out.
+pub fn committed_offsets(
+    bootstrap: &str,
+    topic: &str,
+    group: &str,
+    partitions: impl IntoIterator<Item = i32>,
+) -> Result<std::collections::BTreeMap<i32, i64>, rdkafka::error::KafkaError> {
     let client: rdkafka::consumer::BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
-        .create()
-        .expect("offset-fetch client");
-    let mut partitions = TopicPartitionList::new();
-    partitions.add_partition(topic, 0);
-    let committed = client
-        .committed_offsets(partitions, STEP_TIMEOUT)
-        .unwrap_or_else(|e| panic!("committed offsets of {group} on {topic}: {e}"));
-    match committed.elements().first().map(|e| e.offset()) {
-        Some(Offset::Offset(offset)) => Some(offset),
-        _ => None,
+        .create()?;
+    let mut list = TopicPartitionList::new();
+    for partition in partitions {
+        list.add_partition(topic, partition);
     }
+    let committed = client.committed_offsets(list, STEP_TIMEOUT)?;
+    Ok(committed
+        .elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            Offset::Offset(offset) => Some((e.partition(), offset)),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The offset `group` committed for partition 0 of `topic`; `None` if it
+/// committed nothing. Panics if the broker cannot be asked (tests only).
+pub fn committed_offset(bootstrap: &str, topic: &str, group: &str) -> Option<i64> {
+    committed_offsets(bootstrap, topic, group, [0])
+        .unwrap_or_else(|e| panic!("committed offsets of {group} on {topic}: {e}"))
+        .get(&0)
+        .copied()
 }
 
 /// Runs a chapter binary against an address where no broker listens
@@ -304,21 +322,62 @@ pub struct ChildProcess {
     transcript: Arc<Mutex<String>>,
 }
 
+/// Why a watched child process did not do what was expected.
+#[derive(Debug, thiserror::Error)]
+pub enum ChildError {
+    #[error("starting {command}: {error}")]
+    Spawn {
+        command: String,
+        error: std::io::Error,
+    },
+    #[error("no line containing {needle:?} within {limit:?}; output so far:\n{output}")]
+    NoLine {
+        needle: String,
+        limit: Duration,
+        output: String,
+    },
+    #[error("the child exited before printing {needle:?}; output:\n{output}")]
+    ExitedFirst { needle: String, output: String },
+    #[error("the child did not exit within {limit:?} and was killed; output:\n{output}")]
+    Timeout { limit: Duration, output: String },
+    #[error("the child failed ({status}); output:\n{output}")]
+    Failed { status: ExitStatus, output: String },
+    #[error("waiting for the child: {0}")]
+    Io(#[from] std::io::Error),
+}
+
 impl ChildProcess {
     /// Spawns `command` with stdout and stderr captured (both streams are
-    /// merged, line by line, into one transcript).
-    pub fn spawn(mut command: Command) -> ChildProcess {
+    /// merged, line by line, into one transcript). Panics if it cannot start.
+    pub fn spawn(command: Command) -> ChildProcess {
+        Self::try_spawn(command).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`ChildProcess::spawn`], returning an error instead of panicking (for
+    /// lab drills that a showcase runs too).
+    pub fn try_spawn(mut command: Command) -> Result<ChildProcess, ChildError> {
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("spawning {command:?}: {e}"));
+            .map_err(|error| ChildError::Spawn {
+                command: format!("{command:?}"),
+                error,
+            })?;
         let (sender, lines) = mpsc::channel();
         let transcript = Arc::new(Mutex::new(String::new()));
-        let stdout = child.stdout.take().expect("stdout");
-        let stderr = child.stderr.take().expect("stderr");
-        for stream in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
+        let streams: [Option<Box<dyn Read + Send>>; 2] = [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ];
+        for stream in streams.into_iter().flatten() {
             let sender = sender.clone();
             let transcript = Arc::clone(&transcript);
             thread::spawn(move || {
@@ -331,11 +390,11 @@ impl ChildProcess {
                 }
             });
         }
-        ChildProcess {
+        Ok(ChildProcess {
             child,
             lines,
             transcript,
-        }
+        })
     }
 
     pub fn pid(&self) -> u32 {
@@ -353,20 +412,35 @@ impl ChildProcess {
     /// Waits for an output line containing `needle` and returns it. Panics,
     /// showing the transcript, on timeout or if the child's output ends first.
     pub fn wait_for_line(&mut self, needle: &str, limit: Duration) -> String {
+        self.try_wait_for_line(needle, limit)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`ChildProcess::wait_for_line`], returning an error instead of panicking.
+    pub fn try_wait_for_line(
+        &mut self,
+        needle: &str,
+        limit: Duration,
+    ) -> Result<String, ChildError> {
         let deadline = Instant::now() + limit;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
+                Ok(line) if line.contains(needle) => return Ok(line),
                 Ok(_) => {}
-                Err(RecvTimeoutError::Timeout) => panic!(
-                    "no line containing {needle:?} within {limit:?}; output so far:\n{}",
-                    self.transcript()
-                ),
-                Err(RecvTimeoutError::Disconnected) => panic!(
-                    "the child exited before printing {needle:?}; output:\n{}",
-                    self.transcript()
-                ),
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(ChildError::NoLine {
+                        needle: needle.into(),
+                        limit,
+                        output: self.transcript(),
+                    });
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(ChildError::ExitedFirst {
+                        needle: needle.into(),
+                        output: self.transcript(),
+                    });
+                }
             }
         }
     }
@@ -377,7 +451,8 @@ impl ChildProcess {
         kill(pid, signal).expect("signal the child");
     }
 
-    /// SIGKILL: the child gets no chance to flush or commit.
+    /// SIGKILL: the child gets no chance to flush or commit (it also ends a
+    /// stopped process).
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -385,21 +460,38 @@ impl ChildProcess {
 
     /// Waits for the child to exit; kills it and panics after `limit`.
     pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+        self.try_wait(limit).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`ChildProcess::wait`], returning an error (after killing the child)
+    /// instead of panicking.
+    pub fn try_wait(&mut self, limit: Duration) -> Result<ExitStatus, ChildError> {
         let deadline = Instant::now() + limit;
         loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
+            if let Some(status) = self.child.try_wait()? {
                 // Give the reader threads a moment to drain the pipes.
                 thread::sleep(Duration::from_millis(50));
-                return status;
+                return Ok(status);
             }
             if Instant::now() >= deadline {
                 self.kill();
-                panic!(
-                    "the child did not exit within {limit:?}; output:\n{}",
-                    self.transcript()
-                );
+                return Err(ChildError::Timeout {
+                    limit,
+                    output: self.transcript(),
+                });
             }
             thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for a successful exit within `limit` and returns the transcript.
+    pub fn finish(&mut self, limit: Duration) -> Result<String, ChildError> {
+        let status = self.try_wait(limit)?;
+        let output = self.transcript();
+        if status.success() {
+            Ok(output)
+        } else {
+            Err(ChildError::Failed { status, output })
         }
     }
 }
@@ -435,4 +527,26 @@ pub fn crc32(bytes: &[u8]) -> u32 {
 pub fn summary_of(output: &str, step: &str) -> std::collections::BTreeMap<String, String> {
     tutorial_support::parse_summary(output, step)
         .unwrap_or_else(|| panic!("no `summary: {step}` line in the output:\n{output}"))
+}
+
+/// Runs a chapter on librdkafka's mock cluster (`KAFKA_BROKERS=mock`) and
+/// checks that it stops the way `cargo xtask tour` expects when a step
+/// needs Apache Kafka: exit code `EXIT_NEEDS_REAL_BROKER`, a
+/// `needs a real broker` line, no panic, within `limit`. Returns the output.
+pub fn assert_needs_real_broker_on_mock(mut command: Command, limit: Duration) -> String {
+    command.env(BROKERS_ENV, MOCK);
+    let mut child = ChildProcess::spawn(command);
+    let status = child.wait(limit);
+    let output = child.transcript();
+    assert_eq!(
+        status.code(),
+        Some(i32::from(tutorial_support::EXIT_NEEDS_REAL_BROKER)),
+        "on the mock cluster the chapter must stop with exit code 3:\n{output}"
+    );
+    assert!(output.contains("needs a real broker"), "{output}");
+    assert!(
+        !output.contains("panicked"),
+        "no panic as user interface:\n{output}"
+    );
+    output
 }

@@ -78,6 +78,13 @@ pub fn proxy_port(node: u8) -> u16 {
     Purpose::Proxy.port(node)
 }
 
+/// Ports that are not per node: (port, who listens). 9464 is the port
+/// Prometheus' exporter convention assigns to client metrics endpoints.
+pub const SINGLE: &[(u16, &str)] = &[(METRICS, "四.5 metrics endpoint (/metrics)")];
+
+/// Where the observability chapter serves `/metrics` by default.
+pub const METRICS: u16 = 9464;
+
 /// Node 1's `PROXIED` listener, as a bootstrap address.
 pub const PROXIED_LISTENER: &str = "localhost:9192";
 /// Where node 1's `PROXIED` listener says the broker is: a lab's relay.
@@ -105,9 +112,10 @@ mod tests {
     #[test]
     fn ports_do_not_collide_between_nodes() {
         let mut ports: Vec<u16> = every_port(MAX_NODES).iter().map(|(_, _, p)| *p).collect();
+        ports.extend(SINGLE.iter().map(|(p, _)| *p));
         ports.sort_unstable();
         ports.dedup();
-        assert_eq!(ports.len(), 12, "every port distinct: {ports:?}");
+        assert_eq!(ports.len(), 13, "every port distinct: {ports:?}");
         assert_eq!(bootstrap(3), "localhost:9092,localhost:9094,localhost:9096");
     }
 

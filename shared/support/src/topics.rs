@@ -96,7 +96,9 @@ pub async fn delete_topic(cluster: &Cluster, topic: &str) -> Result<(), TopicErr
 
 /// CreateTopics returns once the controller recorded the topic; brokers
 /// learn it a moment later. Waits until metadata shows the topic with
-/// `partitions` partitions (any number if `None`), each with a leader.
+/// `partitions` partitions (any number if `None`), each with a leader that
+/// also answers for it (its watermarks can be read): under load a leader
+/// can be named in metadata a moment before it serves the partition.
 pub async fn wait_for_leaders<C: ClientContext>(
     client: &Client<C>,
     topic: &str,
@@ -114,6 +116,11 @@ pub async fn wait_for_leaders<C: ClientContext>(
                         && !t.partitions().is_empty()
                         && partitions.is_none_or(|n| t.partitions().len() == n)
                         && t.partitions().iter().all(|p| p.leader() >= 0)
+                        && t.partitions().iter().all(|p| {
+                            client
+                                .fetch_watermarks(topic, p.id(), Duration::from_secs(5))
+                                .is_ok()
+                        })
                 })
             })
             .unwrap_or(false);

@@ -1,7 +1,7 @@
 //! Brokers, topics and partitions: what any broker tells a client about the
 //! cluster, and how a topic is created and laid out.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Result, bail};
 use rdkafka::ClientConfig;
@@ -9,6 +9,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::RDKafkaErrorCode;
+use tutorial_support::topics::wait_for_leaders;
 
 /// Bound for every single request to the cluster in this chapter:
 /// librdkafka itself would wait for ever.
@@ -68,7 +69,9 @@ pub async fn create_topic(
     let results = admin.create_topics([&new_topic], &options).await?;
     match results.into_iter().next() {
         Some(Ok(_)) => {
-            wait_for_leaders(bootstrap, topic).await?;
+            // The brokers learn about the topic a moment after the controller:
+            // wait until every partition has a leader that answers for it.
+            wait_for_leaders(admin.inner(), topic, None, REQUEST_TIMEOUT).await?;
             Ok(TopicOutcome::Created)
         }
         Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => Ok(TopicOutcome::AlreadyExisted),
@@ -84,27 +87,6 @@ pub async fn create_topic(
     }
 }
 // ANCHOR_END: create_topic
-
-/// CreateTopics returns once the controller has recorded the topic; the
-/// brokers learn about it a moment later. Until then a metadata request may
-/// still answer "unknown topic", so wait until every partition has a leader.
-async fn wait_for_leaders(bootstrap: &str, topic: &str) -> Result<()> {
-    let deadline = Instant::now() + REQUEST_TIMEOUT;
-    loop {
-        let ready = describe_partitions(bootstrap, topic)
-            .map(|ps| !ps.is_empty() && ps.iter().all(|p| p.leader >= 0))
-            .unwrap_or(false);
-        if ready {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "topic {topic} was created but has no leader for every partition after {REQUEST_TIMEOUT:?}"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// One partition as the cluster reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]

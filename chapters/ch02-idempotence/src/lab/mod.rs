@@ -19,7 +19,7 @@ use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::FutureProducer;
-use tutorial_lab::relay::Relay;
+use tutorial_lab::relay::{Relay, start_when_free};
 use tutorial_support::brokers::{PROXIED_ADVERTISED, PROXIED_LISTENER};
 
 use crate::lesson::{REQUEST_TIMEOUT, Sent, producer_config, send_numbered};
@@ -240,16 +240,21 @@ pub(crate) async fn topic_behind_proxy(
     start_proxy(route, faults).await
 }
 
+/// How long to wait for the proxy port while another lab holds it.
+const PORT_WAIT: Duration = Duration::from_secs(120);
+
 async fn start_proxy(route: &Route, faults: Faults) -> Result<FaultProxy> {
-    FaultProxy::start(&route.listen, &route.proxied, faults)
-        .await
-        .with_context(|| {
-            format!(
-                "starting the proxy on {} (if the address is in use, another run of this \
-                 chapter or of its tests holds it: wait until it has finished)",
-                route.listen
-            )
-        })
+    start_when_free(PORT_WAIT, || {
+        FaultProxy::start(&route.listen, &route.proxied, faults)
+    })
+    .await
+    .with_context(|| {
+        format!(
+            "starting the proxy on {} (still in use after {PORT_WAIT:?}: another run of this \
+             chapter, or another lab in front of the PROXIED listener, holds it)",
+            route.listen
+        )
+    })
 }
 
 // ANCHOR: trial
@@ -278,24 +283,50 @@ pub async fn trial(bootstrap: &str, route: &Route, topic: &str, plan: Plan) -> R
 // ANCHOR_END: trial
 
 // ANCHOR: in_flight
+/// One run of the slow-broker experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlowPlan {
+    pub idempotent: bool,
+    /// Partitions of the topic, all led by the broker behind the proxy (so
+    /// one connection carries every request).
+    pub partitions: i32,
+    /// `batch.num.messages`: the records are enqueued at once, so every
+    /// request carries this many (the last one per partition maybe fewer).
+    pub batch: usize,
+    /// Produce requests each partition needs: `records = requests × batch ×
+    /// partitions`.
+    pub requests_per_partition: usize,
+    /// How long the proxy holds every Produce answer.
+    pub delay: Duration,
+}
+
+impl SlowPlan {
+    pub fn records(&self) -> usize {
+        self.requests_per_partition * self.batch * self.partitions.max(1) as usize
+    }
+}
+
 /// How many Produce requests the producer keeps waiting for an answer when
-/// the broker is slow: the proxy holds every answer back for `delay`, and
-/// batches of 10 records make `records / 10` requests.
+/// the broker is slow: the proxy holds every answer back for `plan.delay`
+/// and counts the requests sent and not yet answered, per connection and
+/// per partition.
 pub async fn max_in_flight(
     bootstrap: &str,
     route: &Route,
     topic: &str,
-    idempotent: bool,
-    records: usize,
-    delay: Duration,
+    plan: SlowPlan,
 ) -> Result<ProxyReport> {
-    let faults = Faults { withhold: 0, delay };
-    let proxy = topic_behind_proxy(bootstrap, route, topic, 1, faults).await?;
+    let faults = Faults {
+        withhold: 0,
+        delay: plan.delay,
+    };
+    let proxy = topic_behind_proxy(bootstrap, route, topic, plan.partitions, faults).await?;
     // max.in.flight.requests.per.connection stays unset: librdkafka's
     // default, or whatever idempotence makes of it.
-    let mut config = producer_config(route.bootstrap(), idempotent);
-    config.set("batch.num.messages", "10");
-    let sent = send_through_proxy(&config, topic, records, 1).await;
+    let mut config = producer_config(route.bootstrap(), plan.idempotent);
+    config.set("batch.num.messages", plan.batch.to_string());
+    let records = plan.records();
+    let sent = send_through_proxy(&config, topic, records, plan.partitions).await;
     let report = proxy.stop().await;
     let sent = sent?;
     if sent.acknowledged != records {

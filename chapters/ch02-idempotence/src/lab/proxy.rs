@@ -17,20 +17,19 @@
 //!
 //! Along the way it records every Produce exchange (the batch header the
 //! client sent, what the broker answered, what the client got) and the most
-//! Produce requests one connection ever had waiting for an answer.
+//! Produce requests that were waiting for an answer at once: on one
+//! connection, and for one partition on one connection.
 //!
 //! Accepting, connecting upstream and cutting every connection on stop is
 //! the one TCP relay of the lab crate ([`tutorial_lab::relay::Relay`]); this
 //! module is the per-connection handler that reads and withholds frames.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::task::JoinHandle;
 use tutorial_lab::relay::{Connection, Relay};
@@ -80,6 +79,9 @@ pub struct ProxyReport {
     /// The most Produce requests one connection had sent without having
     /// received their answers yet.
     pub max_in_flight: usize,
+    /// The same, counted for each partition of each connection: the most
+    /// requests one partition had waiting at once.
+    pub max_in_flight_per_partition: usize,
     pub exchanges: Vec<ProduceExchange>,
 }
 
@@ -87,6 +89,19 @@ impl ProxyReport {
     /// Produce requests the client sent (including retries).
     pub fn produce_requests(&self) -> usize {
         self.exchanges.len()
+    }
+
+    /// The fewest and the most records one Produce request carried
+    /// (`None` if no request could be read).
+    pub fn records_per_request(&self) -> Option<(i32, i32)> {
+        let counts = self
+            .exchanges
+            .iter()
+            .filter_map(|e| e.request.as_ref().map(|r| r.record_count));
+        counts.fold(None, |range, n| match range {
+            None => Some((n, n)),
+            Some((low, high)) => Some((low.min(n), high.max(n))),
+        })
     }
 
     pub fn with_fate(&self, fate: Fate) -> impl Iterator<Item = &ProduceExchange> {
@@ -102,6 +117,7 @@ struct Shared {
     budget: AtomicU32,
     withheld: AtomicU32,
     max_in_flight: AtomicUsize,
+    max_in_flight_per_partition: AtomicUsize,
     exchanges: Mutex<Vec<ProduceExchange>>,
 }
 
@@ -151,6 +167,10 @@ impl FaultProxy {
             connections: self.relay.connections(),
             withheld: self.shared.withheld.load(Ordering::SeqCst),
             max_in_flight: self.shared.max_in_flight.load(Ordering::SeqCst),
+            max_in_flight_per_partition: self
+                .shared
+                .max_in_flight_per_partition
+                .load(Ordering::SeqCst),
             exchanges: self.shared.exchanges().clone(),
         }
     }
@@ -171,18 +191,7 @@ pub async fn close(relay: Relay) {
 }
 
 async fn cut_and_wait(mut relay: Relay) -> Relay {
-    let bound: Vec<SocketAddr> = relay.bound().to_vec();
-    relay.cut();
-    // `cut` aborts the accept loops; each listener is closed when its task
-    // is next scheduled. Binding the address proves it has been.
-    for address in bound {
-        for _ in 0..500 {
-            if TcpListener::bind(address).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
+    relay.cut_and_wait().await;
     relay
 }
 
@@ -199,11 +208,42 @@ async fn write_frame(writer: &mut OwnedWriteHalf, frame: &[u8]) -> std::io::Resu
     writer.write_all(frame).await
 }
 
-/// A Produce request on its way: its version (needed to read the answer)
-/// and where it is recorded.
+/// A Produce request on its way: its version (needed to read the answer),
+/// its partition (librdkafka puts one partition in each request; `None` if
+/// the request could not be read) and where it is recorded.
 struct Pending {
     version: i16,
+    partition: Option<i32>,
     exchange: usize,
+}
+
+/// Produce requests waiting for an answer on one connection: in all, and
+/// per partition.
+#[derive(Default)]
+struct Waiting {
+    all: usize,
+    per_partition: HashMap<i32, usize>,
+}
+
+impl Waiting {
+    /// Counts a request sent; returns the new counts (all, its partition).
+    fn sent(&mut self, partition: Option<i32>) -> (usize, usize) {
+        self.all += 1;
+        let mine = partition.map_or(0, |p| {
+            let n = self.per_partition.entry(p).or_default();
+            *n += 1;
+            *n
+        });
+        (self.all, mine)
+    }
+
+    /// Counts a request answered.
+    fn answered(&mut self, partition: Option<i32>) {
+        self.all = self.all.saturating_sub(1);
+        if let Some(n) = partition.and_then(|p| self.per_partition.get_mut(&p)) {
+            *n = n.saturating_sub(1);
+        }
+    }
 }
 
 /// Aborts the task when dropped: the relay drops a connection's handler
@@ -229,30 +269,35 @@ async fn serve(connection: Connection, shared: Arc<Shared>) {
     let (mut broker_read, mut broker_write) = broker.into_split();
     // correlation id → the Produce request it belongs to
     let pending: Arc<Mutex<HashMap<i32, Pending>>> = Arc::default();
-    let in_flight = Arc::new(AtomicUsize::new(0));
+    let waiting: Arc<Mutex<Waiting>> = Arc::default();
 
     // Client → broker: note every Produce request, then forward it.
     let _upstream = {
-        let (pending, in_flight, shared) = (pending.clone(), in_flight.clone(), shared.clone());
+        let (pending, waiting, shared) = (pending.clone(), waiting.clone(), shared.clone());
         AbortOnDrop(tokio::spawn(async move {
             while let Ok(frame) = read_frame(&mut client_read).await {
                 if let Some(header) = wire::request_header(&frame)
                     && header.api_key == PRODUCE
                 {
+                    let request = wire::produce_request(&frame);
+                    let partition = request.as_ref().map(|r| r.partition);
                     let exchange = {
                         let mut exchanges = shared.exchanges();
                         exchanges.push(ProduceExchange {
                             connection,
-                            request: wire::produce_request(&frame),
+                            request,
                             response: None,
                             fate: Fate::Unanswered,
                         });
                         exchanges.len() - 1
                     };
-                    let waiting = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-                    shared.max_in_flight.fetch_max(waiting, Ordering::SeqCst);
+                    let (all, mine) = lock(&waiting).sent(partition);
+                    shared.max_in_flight.fetch_max(all, Ordering::SeqCst);
+                    let per_partition = &shared.max_in_flight_per_partition;
+                    per_partition.fetch_max(mine, Ordering::SeqCst);
                     let entry = Pending {
                         version: header.api_version,
+                        partition,
                         exchange,
                     };
                     lock(&pending).insert(header.correlation_id, entry);
@@ -268,7 +313,12 @@ async fn serve(connection: Connection, shared: Arc<Shared>) {
     while let Ok(frame) = read_frame(&mut broker_read).await {
         let produce = wire::response_correlation_id(&frame)
             .and_then(|correlation| lock(&pending).remove(&correlation));
-        if let Some(Pending { version, exchange }) = produce {
+        if let Some(Pending {
+            version,
+            partition,
+            exchange,
+        }) = produce
+        {
             let response = wire::produce_response(&frame, version);
             shared.exchanges()[exchange].response = response;
             // Only a success means the batch is in the log; swallowing an
@@ -282,11 +332,14 @@ async fn serve(connection: Connection, shared: Arc<Shared>) {
             if !shared.faults.delay.is_zero() {
                 tokio::time::sleep(shared.faults.delay).await;
             }
+            // Counted as answered before the client can read the answer: a
+            // client that sends its next request the moment it has the
+            // answer must not find this one still counted.
+            lock(&waiting).answered(partition);
             if write_frame(&mut client_write, &frame).await.is_err() {
                 break;
             }
             shared.exchanges()[exchange].fate = Fate::Relayed;
-            in_flight.fetch_sub(1, Ordering::SeqCst);
         } else if write_frame(&mut client_write, &frame).await.is_err() {
             break;
         }

@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use rdkafka::client::ClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::error::KafkaResult;
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::lesson;
@@ -244,17 +244,8 @@ fn end_offsets(consumer: &Reader) -> Result<BTreeMap<i32, i64>> {
 /// The group's committed offset for partition 0 of `topic`, asked from the
 /// outside (OffsetFetch), without joining the group.
 pub fn committed_offset(bootstrap: &str, topic: &str, group: &str) -> Result<Option<i64>> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", group)
-        .create()?;
-    let mut partitions = TopicPartitionList::new();
-    partitions.add_partition(topic, 0);
-    let committed = consumer.committed_offsets(partitions, Duration::from_secs(10))?;
-    Ok(match committed.elements().first().map(|e| e.offset()) {
-        Some(Offset::Offset(offset)) => Some(offset),
-        _ => None,
-    })
+    let offsets = tutorial_lab::testing::committed_offsets(bootstrap, topic, group, [0])?;
+    Ok(offsets.get(&0).copied())
 }
 
 /// Produces `count` records `event-0`, `event-1`, … and waits for all acks.

@@ -1,7 +1,10 @@
 //! The chapter's small lab: the payload every client sends, the codecs
-//! librdkafka was built with, and the two steps of the demonstration —
-//! `linger.ms` under full load, and one record per synchronous send. The
-//! full comparison (Java, kafka-go, CPU, charts) is `labs/bench`.
+//! librdkafka was built with, and the steps of the demonstration —
+//! `linger.ms` under full load, one record per synchronous send, and
+//! `linger.ms` over a link with a real round trip ([`link`]). The full
+//! comparison (Java, kafka-go, CPU, charts) is `labs/bench`.
+
+pub mod link;
 
 use anyhow::Result;
 use rdkafka::ClientConfig;

@@ -1,5 +1,8 @@
 //! The lab of 二.1: reading back what the cluster reports, to check the
-//! lesson's admin calls did what they said.
+//! lesson's admin calls did what they said, and kafka-go's answers to the
+//! same CreateTopics requests ([`kafka_go`]).
+
+pub mod kafka_go;
 
 use anyhow::{Context, Result, bail};
 use rdkafka::ClientConfig;

@@ -1,0 +1,284 @@
+//! Consumer lag three ways — librdkafka's statistics, the committed offset
+//! against the high watermark, and Kafka's own `kafka-consumer-groups` —
+//! for a group with a known backlog; and what each says while a consumer
+//! is paused.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use ch04_observability::lab::load::fill_partitions;
+use ch04_observability::lab::snapshots::{consumer_lags, next_snapshot, partitions};
+use ch04_observability::lab::tool::{ToolRow, describe_group};
+use ch04_observability::lesson::consume::consume_until;
+use ch04_observability::lesson::lag::{PartitionLag, lag_monitor, lag_now};
+use ch04_observability::lesson::metrics::Metrics;
+use ch04_observability::lesson::stats::{self, StatsContext, consumer_config};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+use tutorial_lab::{STEP_TIMEOUT, TestTopic, test_cluster, unique_name, within};
+
+const INTERVAL_MS: u64 = 200;
+
+/// The consumer loop of the lesson, running in the background until the
+/// returned token is cancelled; the counter says how many records it handled.
+fn run_loop(
+    consumer: &Arc<StreamConsumer<StatsContext>>,
+    commit_every: Duration,
+) -> (
+    CancellationToken,
+    Arc<AtomicU64>,
+    tokio::task::JoinHandle<u64>,
+) {
+    let stop = CancellationToken::new();
+    let handled = Arc::new(AtomicU64::new(0));
+    let task = tokio::spawn({
+        let (consumer, stop, handled) = (Arc::clone(consumer), stop.clone(), Arc::clone(&handled));
+        async move {
+            consume_until(&consumer, &stop, commit_every, |_| {
+                handled.fetch_add(1, Ordering::Relaxed);
+            })
+            .await
+            .expect("the consumer loop")
+        }
+    });
+    (stop, handled, task)
+}
+
+async fn handled_reaches(handled: &AtomicU64, count: u64) {
+    within(
+        STEP_TIMEOUT,
+        "the consumer loop to handle the records",
+        async {
+            while handled.load(Ordering::Relaxed) < count {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        },
+    )
+    .await;
+}
+
+/// Outside view 1: committed offset vs high watermark, on a blocking thread.
+async fn lag_from_offsets(
+    bootstrap: &str,
+    group: &str,
+    topic: &str,
+    partitions: &[i32],
+) -> BTreeMap<i32, i64> {
+    let (bootstrap, group, topic, partitions) = (
+        bootstrap.to_string(),
+        group.to_string(),
+        topic.to_string(),
+        partitions.to_vec(),
+    );
+    let lags: Vec<PartitionLag> = tokio::task::spawn_blocking(move || {
+        let monitor = lag_monitor(&bootstrap, &group).expect("lag monitor");
+        lag_now(&monitor, &topic, &partitions, STEP_TIMEOUT)
+            .expect("committed offsets and watermarks")
+    })
+    .await
+    .expect("join");
+    lags.iter()
+        .map(|l| {
+            (
+                l.partition,
+                l.lag().expect("the group committed on every partition"),
+            )
+        })
+        .collect()
+}
+
+/// Outside view 2: Kafka's tool, on a blocking thread.
+async fn lag_from_tool(bootstrap: &str, group: &str, topic: &str) -> Vec<ToolRow> {
+    let (bootstrap, group, topic) = (bootstrap.to_string(), group.to_string(), topic.to_string());
+    tokio::task::spawn_blocking(move || describe_group(&bootstrap, &group, &topic))
+        .await
+        .expect("join")
+        .unwrap_or_else(|e| panic!("kafka-consumer-groups --describe: {e}"))
+}
+
+fn tool_lags(rows: &[ToolRow]) -> BTreeMap<i32, i64> {
+    rows.iter()
+        .map(|r| (r.partition, r.lag.expect("a committed offset, so a LAG")))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lag_from_statistics_from_offsets_and_from_kafkas_tool_agree_on_a_known_backlog() {
+    let cluster = test_cluster();
+    let bootstrap = cluster.bootstrap_servers();
+    let topic = TestTopic::create(&cluster, "obs-lag", 3, 1).await;
+    let written = [120, 80, 50];
+    let committed = [20, 30, 50];
+    let backlog = BTreeMap::from([(0, 100), (1, 50), (2, 0)]);
+    fill_partitions(bootstrap, &topic.name, &written)
+        .await
+        .expect("records written");
+
+    let group = unique_name("obs-lag");
+    let metrics = Metrics::new();
+    let consumer = Arc::new(
+        stats::consumer(&consumer_config(bootstrap, &group, INTERVAL_MS), &metrics)
+            .expect("consumer"),
+    );
+    consumer.subscribe(&[&topic.name]).expect("subscribe");
+    // Commit only when told (the first tick finds nothing stored).
+    let (stop, handled, task) = run_loop(&consumer, Duration::from_secs(3600));
+    handled_reaches(&handled, 250).await;
+
+    // The group commits less than it read: a known backlog per partition.
+    let mut offsets = TopicPartitionList::new();
+    for (partition, offset) in committed.iter().enumerate() {
+        offsets
+            .add_partition_offset(&topic.name, partition as i32, Offset::Offset(*offset))
+            .expect("offset");
+    }
+    let committer = Arc::clone(&consumer);
+    tokio::task::spawn_blocking(move || committer.commit(&offsets, CommitMode::Sync))
+        .await
+        .expect("join")
+        .expect("commit");
+
+    // Two more snapshots, both taken after the commit returned.
+    let snapshot = next_snapshot(consumer.context(), 2, Duration::from_secs(10))
+        .await
+        .expect("statistics after the commit");
+    let from_stats = consumer_lags(&snapshot, &topic.name);
+    let from_offsets = lag_from_offsets(bootstrap, &group, &topic.name, &[0, 1, 2]).await;
+    let rows = lag_from_tool(bootstrap, &group, &topic.name).await;
+    let from_tool = tool_lags(&rows);
+    eprintln!(
+        "lag from statistics {from_stats:?}, from offsets {from_offsets:?}, from kafka-consumer-groups {from_tool:?}"
+    );
+
+    assert_eq!(from_stats, backlog, "{snapshot:#?}");
+    assert_eq!(from_offsets, backlog);
+    assert_eq!(from_tool, backlog, "{rows:?}");
+    // The tool's columns are the same two numbers the lesson reads.
+    for row in &rows {
+        let p = row.partition as usize;
+        assert_eq!(row.current, Some(committed[p]));
+        assert_eq!(row.log_end, written[p] as i64);
+    }
+    // The statistics' other lag counts from the *stored* offset: every
+    // record was handed over, so nothing is behind it.
+    for (partition, p) in partitions(&snapshot, &topic.name) {
+        assert_eq!(p.consumer_lag_stored, 0, "partition {partition}");
+        assert_eq!(p.committed_offset, committed[partition as usize]);
+    }
+    stop.cancel();
+    let _ = task.await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_a_consumer_is_paused_lag_rises_outside_but_the_statistics_freeze_and_all_return_to_zero()
+ {
+    let cluster = test_cluster();
+    let bootstrap = cluster.bootstrap_servers();
+    let topic = TestTopic::create(&cluster, "obs-pause", 1, 1).await;
+    fill_partitions(bootstrap, &topic.name, &[40])
+        .await
+        .expect("records written");
+    let group = unique_name("obs-pause");
+    let metrics = Metrics::new();
+    let consumer = Arc::new(
+        stats::consumer(&consumer_config(bootstrap, &group, INTERVAL_MS), &metrics)
+            .expect("consumer"),
+    );
+    consumer.subscribe(&[&topic.name]).expect("subscribe");
+    let (stop, handled, task) = run_loop(&consumer, Duration::from_millis(200));
+    handled_reaches(&handled, 40).await;
+    let caught_up = |lags: &BTreeMap<i32, i64>| lags.get(&0) == Some(&0);
+    within(
+        STEP_TIMEOUT,
+        "lag 0 in the statistics after the commit",
+        async {
+            loop {
+                let snapshot = next_snapshot(consumer.context(), 1, STEP_TIMEOUT)
+                    .await
+                    .expect("stats");
+                if caught_up(&consumer_lags(&snapshot, &topic.name)) {
+                    break;
+                }
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        lag_from_offsets(bootstrap, &group, &topic.name, &[0]).await[&0],
+        0
+    );
+
+    // Pause; the loop keeps awaiting recv(), so statistics keep coming.
+    // A fetch already in flight still completes (and would carry a new high
+    // watermark): wait out fetch.wait.max.ms (500 ms) before writing more.
+    consumer
+        .pause(&consumer.assignment().expect("assignment"))
+        .expect("pause");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    fill_partitions(bootstrap, &topic.name, &[60])
+        .await
+        .expect("records written");
+    let before = consumer.context().callbacks();
+    let mut frozen = Vec::new();
+    for _ in 0..5 {
+        let snapshot = next_snapshot(consumer.context(), 1, Duration::from_secs(10))
+            .await
+            .expect("statistics keep coming while paused");
+        let p = partitions(&snapshot, &topic.name)[&0];
+        frozen.push((p.consumer_lag, p.hi_offset));
+    }
+    let outside = lag_from_offsets(bootstrap, &group, &topic.name, &[0]).await[&0];
+    let tool = tool_lags(&lag_from_tool(bootstrap, &group, &topic.name).await)[&0];
+    eprintln!(
+        "paused: statistics (consumer_lag, hi_offset) {frozen:?} over {} callbacks; offsets say {outside}, the tool says {tool}",
+        consumer.context().callbacks() - before
+    );
+    // Still frozen after the tool's seconds of JVM start-up.
+    let later = next_snapshot(consumer.context(), 1, Duration::from_secs(10))
+        .await
+        .expect("stats");
+    let p = partitions(&later, &topic.name)[&0];
+    frozen.push((p.consumer_lag, p.hi_offset));
+    assert_eq!(outside, 60, "60 records written while paused");
+    assert_eq!(tool, 60);
+    assert!(
+        frozen.iter().all(|&(lag, hi)| lag == 0 && hi == 40),
+        "no fetch while paused, so no new high watermark: {frozen:?}"
+    );
+    assert_eq!(
+        handled.load(Ordering::Relaxed),
+        40,
+        "nothing delivered while paused"
+    );
+
+    // Resume: the loop reads the 60, commits, and every view is back to 0.
+    consumer
+        .resume(&consumer.assignment().expect("assignment"))
+        .expect("resume");
+    handled_reaches(&handled, 100).await;
+    within(STEP_TIMEOUT, "lag 0 everywhere after resuming", async {
+        loop {
+            let snapshot = next_snapshot(consumer.context(), 1, STEP_TIMEOUT)
+                .await
+                .expect("stats");
+            let p = partitions(&snapshot, &topic.name)[&0];
+            if p.consumer_lag == 0 && p.hi_offset == 100 {
+                break;
+            }
+        }
+    })
+    .await;
+    assert_eq!(
+        lag_from_offsets(bootstrap, &group, &topic.name, &[0]).await[&0],
+        0
+    );
+    assert_eq!(
+        tool_lags(&lag_from_tool(bootstrap, &group, &topic.name).await)[&0],
+        0
+    );
+    stop.cancel();
+    let _ = task.await;
+}
