@@ -121,19 +121,10 @@ async fn the_drills_read_back_finds_every_acknowledged_record() {
 #[test]
 fn on_the_mock_cluster_the_chapter_says_acks_need_a_real_broker() {
     use std::process::Command;
-    use tutorial_lab::testing::ChildProcess;
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch02-acks"));
-    command
-        .env("KAFKA_BROKERS", "mock")
-        .env("RUST_LOG", "warn,librdkafka=off");
-    let mut child = ChildProcess::spawn(command);
-    let status = child.wait(Duration::from_secs(30));
-    let output = child.transcript();
-    assert_eq!(
-        status.code(),
-        Some(i32::from(tutorial_support::EXIT_NEEDS_REAL_BROKER)),
-        "{output}"
-    );
+    command.env("RUST_LOG", "warn,librdkafka=off");
+    let output =
+        tutorial_lab::testing::assert_needs_real_broker_on_mock(command, Duration::from_secs(30));
     assert!(output.contains("needs a real broker: acks"), "{output}");
     assert!(!output.contains("panicked"), "{output}");
 }

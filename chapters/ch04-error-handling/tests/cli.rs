@@ -66,17 +66,9 @@ fn the_chapter_runs_end_to_end_on_the_real_broker() {
 #[test]
 fn on_the_mock_cluster_it_classifies_then_says_it_needs_a_real_broker() {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ch04-error-handling"));
-    command
-        .env("KAFKA_BROKERS", "mock")
-        .env("RUST_LOG", "warn,librdkafka=off");
-    let mut child = ChildProcess::spawn(command);
-    let status = child.wait(Duration::from_secs(30));
-    let output = child.transcript();
-    assert_eq!(
-        status.code(),
-        Some(i32::from(tutorial_support::EXIT_NEEDS_REAL_BROKER)),
-        "{output}"
-    );
+    command.env("RUST_LOG", "warn,librdkafka=off");
+    let output =
+        tutorial_lab::testing::assert_needs_real_broker_on_mock(command, Duration::from_secs(30));
     assert_eq!(step(&output, "classify")["QueueFull"], "BackOff");
     assert!(output.contains("needs a real broker"), "{output}");
 }
