@@ -87,7 +87,8 @@ fn choose_brokers() -> Result<(String, bool)> {
     if let Some(brokers) = kafka::existing_brokers()? {
         return Ok((brokers, false));
     }
-    println!("No broker answers on localhost:9092: starting one for the bench");
+    let default = kafka_layout::ports::default_brokers();
+    println!("No broker answers on {default}: starting one for the bench");
     kafka::up(1)?;
     Ok((kafka::bootstrap(1), true))
 }

@@ -440,9 +440,17 @@ pub fn existing_brokers() -> Result<Option<String>> {
     if let Some(nodes) = running_layout()? {
         return Ok(Some(bootstrap(nodes)));
     }
-    if probe::brokers("localhost:9092", Duration::from_secs(3)).is_ok() {
-        println!("Using the Kafka broker that answers on localhost:9092");
-        return Ok(Some("localhost:9092".into()));
+    if probe::brokers(
+        &kafka_layout::ports::default_brokers(),
+        Duration::from_secs(3),
+    )
+    .is_ok()
+    {
+        println!(
+            "Using the Kafka broker that answers on {}",
+            kafka_layout::ports::default_brokers()
+        );
+        return Ok(Some(kafka_layout::ports::default_brokers()));
     }
     Ok(None)
 }
@@ -564,12 +572,13 @@ fn status() -> Result<ExitCode> {
         println!(
             "No Kafka started by cargo xtask is running. Start one with `cargo xtask kafka up`."
         );
-        match probe::brokers("localhost:9092", Duration::from_secs(2)) {
+        let default = kafka_layout::ports::default_brokers();
+        match probe::brokers(&default, Duration::from_secs(2)) {
             Ok(brokers) => println!(
-                "Note: something else answers on localhost:9092 ({} broker(s)), e.g. `docker compose`.",
+                "Note: something else answers on {default} ({} broker(s)), e.g. `docker compose`.",
                 brokers.len()
             ),
-            Err(_) => println!("Nothing answers on localhost:9092."),
+            Err(_) => println!("Nothing answers on {default}."),
         }
         return Ok(ExitCode::FAILURE);
     };

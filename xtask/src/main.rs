@@ -48,6 +48,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Every port and the broker's data directory follow KAFKA_PORT_BASE:
+    // refuse a bad value before anything binds or starts.
+    if let Err(error) = kafka_layout::ports::try_base() {
+        eprintln!("error: {error}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Kafka(command) => kafka::run(command),
         Command::Test(args) => test::run(&args),

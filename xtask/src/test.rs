@@ -299,9 +299,10 @@ impl BrokerLease {
                 restore = Some(running);
             }
             None => {
-                if let Ok(brokers) =
-                    kafka_layout::probe::brokers("localhost:9092", Duration::from_secs(3))
-                {
+                if let Ok(brokers) = kafka_layout::probe::brokers(
+                    &kafka_layout::ports::default_brokers(),
+                    Duration::from_secs(3),
+                ) {
                     if brokers.len() >= usize::from(nodes) {
                         return Ok(BrokerLease {
                             bootstrap: kafka::bootstrap(nodes.min(brokers.len() as u8)),
@@ -315,9 +316,10 @@ impl BrokerLease {
                     }
                     bail!(
                         "this phase needs {nodes} brokers, but a cluster not started by cargo xtask \
-                         answers on localhost:9092 with {}. Stop it (e.g. `docker compose down`) so \
+                         answers on {} with {}. Stop it (e.g. `docker compose down`) so \
                          xtask can start its own, or start three nodes with \
                          `docker compose --profile cluster up -d kafka-1 kafka-2 kafka-3`",
+                        kafka_layout::ports::default_brokers(),
                         brokers.len()
                     );
                 }

@@ -216,8 +216,9 @@ fn choose_brokers() -> Result<(String, bool)> {
     match kafka::up(1) {
         Ok(_) => Ok((kafka::bootstrap(1), true)),
         Err(error) => {
+            let default = kafka_layout::ports::default_brokers();
             println!(
-                "\n*** No broker answers on localhost:9092 and none could be started:\n    {error:#}\n\
+                "\n*** No broker answers on {default} and none could be started:\n    {error:#}\n\
                  *** The tour runs on librdkafka's in-process MOCK cluster instead. It is not\n\
                  *** Apache Kafka; chapters that need a real broker will say so and stop.\n"
             );

@@ -19,7 +19,7 @@ use ch02_idempotence::lab::{
 use ch02_idempotence::{INCOMPATIBLE, SHOWN_SETTINGS, creation_error, producer_config};
 use clap::Parser;
 use tutorial_lab::go::GoProgram;
-use tutorial_support::brokers::{PROXIED_ADVERTISED, PROXIED_LISTENER};
+use tutorial_support::brokers::{proxied_advertised, proxied_listener};
 use tutorial_support::topics::unique_name;
 use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective, summary};
 
@@ -42,10 +42,10 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     faults: u32,
     /// Where the proxy listens: the address the broker's PROXIED listener advertises
-    #[arg(long, default_value = PROXIED_ADVERTISED, value_name = "HOST:PORT")]
+    #[arg(long, default_value_t = proxied_advertised(), value_name = "HOST:PORT")]
     proxy: String,
     /// The broker's PROXIED listener, where the proxy forwards to
-    #[arg(long, default_value = PROXIED_LISTENER, value_name = "HOST:PORT")]
+    #[arg(long, default_value_t = proxied_listener(), value_name = "HOST:PORT")]
     proxied: String,
 }
 

@@ -82,7 +82,7 @@ async fn run(args: &Args) -> Result<()> {
         println!(
             "\n⑤ Not run: the outage demo cuts a relay in front of the broker's PROXIED listener \
              ({}), which `cargo xtask kafka up` and the docker-compose broker provide.",
-            link::PROXIED
+            link::proxied_address()
         );
         summary("consumer-outage", &[("run", "false".into())]);
         Ok(())
@@ -325,7 +325,7 @@ async fn consumer_outage(cluster: &Cluster) -> Result<()> {
     let mut link = link::start().await?;
     let group = unique_name("ch04-outage");
     let reader: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", link::RELAY)
+        .set("bootstrap.servers", link::relay_address())
         .set("group.id", &group)
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use ch04_error_handling::lab::link::{self, PROXIED, RELAY};
+use ch04_error_handling::lab::link::{self, proxied_address, relay_address};
 use ch04_error_handling::lab::outage::watch_outage;
 use ch04_error_handling::lesson::classify::{Strategy, classify};
 use ch04_error_handling::lesson::shutdown::{Closed, close_within};
@@ -24,7 +24,9 @@ static ONE_RELAY: Mutex<()> = Mutex::const_new(());
 async fn relay() -> Relay {
     link::start().await.unwrap_or_else(|e| {
         panic!(
-            "cannot relay {RELAY} → {PROXIED} ({e}); start the broker with `cargo xtask kafka up`"
+            "cannot relay {} → {} ({e}); start the broker with `cargo xtask kafka up`",
+            relay_address(),
+            proxied_address()
         )
     })
 }
@@ -41,7 +43,7 @@ async fn numbered_topic(count: usize) -> TestTopic {
 /// A group member behind the relay that commits only when told to.
 fn member(topic: &str, group: &str, session_timeout_ms: u32) -> StreamConsumer {
     let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", RELAY)
+        .set("bootstrap.servers", relay_address())
         .set("group.id", group)
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
@@ -211,7 +213,7 @@ async fn while_the_brokers_are_unreachable_records_wait_in_the_queue_then_fail_w
     let topic = numbered_topic(0).await;
     let mut link = relay().await;
     let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", RELAY)
+        .set("bootstrap.servers", relay_address())
         .set("message.timeout.ms", "3000")
         .create()
         .unwrap();

@@ -37,7 +37,7 @@ struct Args {
     #[command(flatten)]
     brokers: BrokerArgs,
     /// Port of the /metrics endpoint (0: any free port)
-    #[arg(long, default_value_t = kafka_layout::ports::METRICS)]
+    #[arg(long, default_value_t = kafka_layout::ports::metrics())]
     metrics_port: u16,
     /// statistics.interval.ms of every client (0 turns statistics, and so the metrics, off)
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=60_000))]

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use ch04_observability::lab::link::{RELAY, proxied_listener_present, start_delayed};
+use ch04_observability::lab::link::{proxied_listener_present, relay_address, start_delayed};
 use ch04_observability::lab::pace::{PacedRun, run_paced};
 use ch04_observability::lesson::metrics::Metrics;
 use ch04_observability::lesson::stats::{StatsContext, context_for, producer_config};
@@ -50,7 +50,7 @@ async fn a_slow_link_raises_round_trip_and_queue_depth_but_not_the_batch_wait() 
     assert!(
         proxied_listener_present(),
         "the broker has no PROXIED listener ({}): start it with `cargo xtask kafka up`",
-        ch04_observability::lab::link::PROXIED
+        ch04_observability::lab::link::proxied_address()
     );
     let topic = TestTopic::create(&cluster, "obs-slow", 1, 1).await;
     let direct = paced(cluster.bootstrap_servers(), &topic.name, 5).await;
@@ -65,7 +65,7 @@ async fn a_slow_link_raises_round_trip_and_queue_depth_but_not_the_batch_wait() 
             link.busy_retries
         );
     }
-    let slow = paced(RELAY, &topic.name, 5).await;
+    let slow = paced(&relay_address(), &topic.name, 5).await;
     drop(link);
 
     let rtt = |run: &PacedRun| run.broker_window_avg(|b| b.rtt.as_ref()).expect("rtt");

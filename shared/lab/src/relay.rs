@@ -229,7 +229,7 @@ impl Drop for Relay {
 }
 
 /// Starts a relay with `start`, retrying while its address is in use — the
-/// relay port (`PROXIED_ADVERTISED`) is shared by every lab and test that
+/// relay port (`proxied_advertised()`) is shared by every lab and test that
 /// stands in front of the `PROXIED` listener, and another one may hold it
 /// for a while. Gives up after `limit`, returning the last error; any other
 /// error is returned at once.

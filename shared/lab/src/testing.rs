@@ -25,7 +25,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use tutorial_support::Cluster;
-use tutorial_support::brokers::{BROKERS_ENV, DEFAULT_BROKERS, MOCK};
+use tutorial_support::brokers::{BROKERS_ENV, MOCK, default_brokers};
 
 /// The offsets `group` committed for `partitions` of `topic`, asked from
 /// outside the group (OffsetFetch, without joining it). Partitions without
@@ -95,7 +95,7 @@ pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 /// the mock cluster: integration tests prove claims about Apache Kafka.
 pub fn test_cluster() -> Cluster {
     tutorial_support::init_tracing();
-    let spec = std::env::var(BROKERS_ENV).unwrap_or_else(|_| DEFAULT_BROKERS.to_string());
+    let spec = std::env::var(BROKERS_ENV).unwrap_or_else(|_| default_brokers());
     assert!(
         !spec.trim().eq_ignore_ascii_case(MOCK),
         "{BROKERS_ENV}=mock: integration tests run against a real Apache Kafka broker; \

@@ -61,9 +61,16 @@ pub fn workspace() -> PathBuf {
 }
 
 /// Broker data, logs and pid files of `cargo xtask kafka up`: under
-/// `target/`, so `cargo clean` removes them.
+/// `target/`, so `cargo clean` removes them. A cluster on another port base
+/// (`KAFKA_PORT_BASE`, see [`ports`]) keeps its own: `target/kafka-<base>`.
 pub fn kafka_state() -> PathBuf {
-    workspace().join("target").join("kafka")
+    let base = ports::base();
+    let name = if base == ports::DEFAULT_BASE {
+        "kafka".to_string()
+    } else {
+        format!("kafka-{base}")
+    };
+    workspace().join("target").join(name)
 }
 
 /// Downloads and tools shared by every checkout on this machine, outside the

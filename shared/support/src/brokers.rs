@@ -22,13 +22,14 @@ use crate::SupportError;
 
 /// The environment variable every binary and test reads.
 pub const BROKERS_ENV: &str = "KAFKA_BROKERS";
-/// What `cargo xtask kafka up` and `docker compose up -d` both listen on.
-pub const DEFAULT_BROKERS: &str = "localhost:9092";
+/// What `cargo xtask kafka up` and `docker compose up -d` both listen on
+/// (`localhost:9092`, moved by `KAFKA_PORT_BASE`; see `kafka_layout::ports`).
+pub use kafka_layout::ports::default_brokers;
 /// The value of `KAFKA_BROKERS` that selects librdkafka's mock cluster.
 pub const MOCK: &str = "mock";
 /// The local broker's `PROXIED` listener and the relay address it
 /// advertises (see `kafka_layout::ports`).
-pub use kafka_layout::ports::{PROXIED_ADVERTISED, PROXIED_LISTENER};
+pub use kafka_layout::ports::{proxied_advertised, proxied_listener};
 /// How long the reachability check waits for a metadata answer.
 pub const REACHABILITY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Brokers in the mock cluster: three, so replicated topics can be created.
@@ -38,7 +39,7 @@ const MOCK_BROKERS: i32 = 3;
 #[derive(Debug, Clone, clap::Args)]
 pub struct BrokerArgs {
     /// Kafka bootstrap servers (host:port[,host:port...]); `mock` starts librdkafka's in-process mock cluster
-    #[arg(long, env = BROKERS_ENV, default_value = DEFAULT_BROKERS, value_name = "HOST:PORT")]
+    #[arg(long, env = BROKERS_ENV, default_value_t = default_brokers(), value_name = "HOST:PORT")]
     pub brokers: String,
 }
 

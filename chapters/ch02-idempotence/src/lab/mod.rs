@@ -20,7 +20,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::FutureProducer;
 use tutorial_lab::relay::{Relay, start_when_free};
-use tutorial_support::brokers::{PROXIED_ADVERTISED, PROXIED_LISTENER};
+use tutorial_support::brokers::{proxied_advertised, proxied_listener};
 
 use crate::lesson::{REQUEST_TIMEOUT, Sent, producer_config, send_numbered};
 use audit::{Audit, RetriedBatch, audit, read_back, retried_batches};
@@ -42,8 +42,8 @@ impl Default for Route {
     /// `PROXIED` on 9192, advertising 9292.
     fn default() -> Self {
         Self {
-            listen: PROXIED_ADVERTISED.into(),
-            proxied: PROXIED_LISTENER.into(),
+            listen: proxied_advertised(),
+            proxied: proxied_listener(),
         }
     }
 }

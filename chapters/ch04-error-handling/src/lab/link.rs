@@ -11,23 +11,27 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use tutorial_lab::relay::Relay;
-use tutorial_support::brokers::{PROXIED_ADVERTISED, PROXIED_LISTENER};
+use tutorial_support::brokers::{proxied_advertised, proxied_listener};
 
 /// The broker's PROXIED listener, where the relay forwards to
 /// (`cargo xtask kafka up` and the docker-compose broker provide it).
-pub const PROXIED: &str = PROXIED_LISTENER;
+pub fn proxied_address() -> String {
+    proxied_listener()
+}
 /// The address that listener advertises: where the relay listens, and the
 /// bootstrap address of every client that should lose its brokers.
-pub const RELAY: &str = PROXIED_ADVERTISED;
+pub fn relay_address() -> String {
+    proxied_advertised()
+}
 
-/// Starts the link: `RELAY` → `PROXIED`. `cut()` and `restore()` it.
+/// Starts the link: `relay_address()` → `proxied_address()`. `cut()` and `restore()` it.
 pub async fn start() -> std::io::Result<Relay> {
-    Relay::start(RELAY, PROXIED).await
+    Relay::start(&relay_address(), &proxied_address()).await
 }
 
 /// Whether the broker has the PROXIED listener the link needs.
 pub fn proxied_listener_present() -> bool {
-    PROXIED
+    proxied_address()
         .to_socket_addrs()
         .into_iter()
         .flatten()

@@ -10,12 +10,16 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use tutorial_lab::relay::Relay;
-use tutorial_support::brokers::{PROXIED_ADVERTISED, PROXIED_LISTENER};
+use tutorial_support::brokers::{proxied_advertised, proxied_listener};
 
 /// Where a client bootstraps to go through the relay.
-pub const RELAY: &str = PROXIED_ADVERTISED;
+pub fn relay_address() -> String {
+    proxied_advertised()
+}
 /// Where the relay forwards to.
-pub const PROXIED: &str = PROXIED_LISTENER;
+pub fn proxied_address() -> String {
+    proxied_listener()
+}
 
 /// A started delayed link, and how many times the port was busy first.
 pub struct DelayedLink {
@@ -29,7 +33,7 @@ pub async fn start_delayed(one_way: Duration, patience: Duration) -> std::io::Re
     let deadline = tokio::time::Instant::now() + patience;
     let mut busy_retries = 0;
     loop {
-        match Relay::delayed(RELAY, PROXIED, one_way).await {
+        match Relay::delayed(&relay_address(), &proxied_address(), one_way).await {
             Ok(relay) => {
                 return Ok(DelayedLink {
                     relay,
@@ -41,7 +45,10 @@ pub async fn start_delayed(one_way: Duration, patience: Duration) -> std::io::Re
                     && tokio::time::Instant::now() < deadline =>
             {
                 busy_retries += 1;
-                tracing::warn!("{RELAY} is in use by another lab; retrying in 2 s ({e})");
+                tracing::warn!(
+                    "{} is in use by another lab; retrying in 2 s ({e})",
+                    relay_address()
+                );
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
             Err(e) => return Err(e),
@@ -51,7 +58,7 @@ pub async fn start_delayed(one_way: Duration, patience: Duration) -> std::io::Re
 
 /// Whether the broker has the PROXIED listener the link needs.
 pub fn proxied_listener_present() -> bool {
-    PROXIED
+    proxied_address()
         .to_socket_addrs()
         .into_iter()
         .flatten()

@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tutorial_lab::relay::{Connection, Relay, start_when_free};
 use tutorial_support::Cluster;
-use tutorial_support::brokers::{PROXIED_ADVERTISED, PROXIED_LISTENER, probe};
+use tutorial_support::brokers::{probe, proxied_advertised, proxied_listener};
 use tutorial_support::topics::{delete_topic, unique_name, wait_for_leaders};
 
 use super::{PAYLOAD_SEED, payload};
@@ -47,7 +47,7 @@ pub struct Link {
 
 impl Link {
     /// Listens where the `PROXIED` listener says the broker is
-    /// ([`PROXIED_ADVERTISED`]) and forwards to it ([`PROXIED_LISTENER`]),
+    /// ([`proxied_advertised`]) and forwards to it ([`proxied_listener`]),
     /// delaying each direction by `one_way`. Waits (bounded) while another
     /// lab holds the port.
     pub async fn start(one_way: Duration) -> Result<Link> {
@@ -55,15 +55,19 @@ impl Link {
         let counter = Arc::clone(&produce_requests);
         let relay = start_when_free(PORT_WAIT, || {
             let counter = Arc::clone(&counter);
-            Relay::with_handler(PROXIED_ADVERTISED, PROXIED_LISTENER, move |c| {
-                serve(c, one_way, Arc::clone(&counter))
-            })
+            async move {
+                Relay::with_handler(&proxied_advertised(), &proxied_listener(), move |c| {
+                    serve(c, one_way, Arc::clone(&counter))
+                })
+                .await
+            }
         })
         .await
         .with_context(|| {
             format!(
-                "starting the delayed link on {PROXIED_ADVERTISED} (still in use after \
-                 {PORT_WAIT:?}: another lab in front of the PROXIED listener holds it)"
+                "starting the delayed link on {} (still in use after \
+                 {PORT_WAIT:?}: another lab in front of the PROXIED listener holds it)",
+                proxied_advertised()
             )
         })?;
         Ok(Link {
@@ -73,8 +77,8 @@ impl Link {
     }
 
     /// What a client bootstraps with to go through the link.
-    pub fn bootstrap(&self) -> &'static str {
-        PROXIED_ADVERTISED
+    pub fn bootstrap(&self) -> String {
+        proxied_advertised()
     }
 
     /// Produce requests that crossed the link so far.
@@ -168,19 +172,21 @@ pub async fn create_topic_behind_link(
     topic: &str,
     partitions: i32,
 ) -> Result<()> {
-    let brokers = tokio::task::spawn_blocking(|| probe(PROXIED_LISTENER, ADMIN_TIMEOUT))
+    let (listener, advertised) = (proxied_listener(), proxied_advertised());
+    let target = listener.clone();
+    let brokers = tokio::task::spawn_blocking(move || probe(&target, ADMIN_TIMEOUT))
         .await?
         .with_context(|| {
             format!(
-                "the broker's PROXIED listener ({PROXIED_LISTENER}) does not answer: start the \
+                "the broker's PROXIED listener ({listener}) does not answer: start the \
                  broker with `cargo xtask kafka up` (or `docker compose up -d`), which adds it"
             )
         })?;
-    let port = PROXIED_ADVERTISED
+    let port = advertised
         .rsplit_once(':')
         .and_then(|(_, p)| p.parse::<i32>().ok());
     let Some(broker) = brokers.iter().find(|b| Some(b.port) == port) else {
-        bail!("no broker behind {PROXIED_LISTENER} advertises {PROXIED_ADVERTISED}: {brokers:?}");
+        bail!("no broker behind {listener} advertises {advertised}: {brokers:?}");
     };
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", cluster.bootstrap_servers())
