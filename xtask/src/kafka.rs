@@ -68,7 +68,7 @@ pub enum KafkaCommand {
     },
 }
 
-fn parse_nodes(value: &str) -> Result<u8, String> {
+pub fn parse_nodes(value: &str) -> Result<u8, String> {
     match value {
         "1" => Ok(1),
         "3" => Ok(3),

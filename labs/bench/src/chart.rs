@@ -35,12 +35,13 @@ pub struct Chart {
     pub legend_left: bool,
 }
 
-const COLORS: [RGBColor; 6] = [
+const COLORS: [RGBColor; 7] = [
     RGBColor(0xd9, 0x48, 0x1c), // ours: warm
     RGBColor(0xe8, 0x9b, 0x2f),
     RGBColor(0xb5, 0x6a, 0xc4),
     RGBColor(0x1f, 0x6f, 0xb4), // Java
     RGBColor(0x2a, 0x9d, 0x8f), // kafka-go
+    RGBColor(0x4c, 0x8c, 0x2b), // franz-go
     RGBColor(0x55, 0x55, 0x55),
 ];
 
@@ -48,9 +49,10 @@ fn color_for(client: Option<Client>, index: usize) -> RGBColor {
     match client {
         Some(Client::RustBase) => COLORS[0],
         Some(Client::RustThreaded) => COLORS[1],
-        Some(Client::RustFuture) => COLORS[2],
+        Some(Client::RustFuture | Client::RustFutureWindow | Client::RustPermits) => COLORS[2],
         Some(Client::JavaPerf) => COLORS[3],
         Some(Client::KafkaGo) => COLORS[4],
+        Some(Client::FranzGo) => COLORS[5],
         None => COLORS[index % COLORS.len()],
     }
 }
@@ -182,7 +184,12 @@ fn series_of(
 }
 
 /// The clients of the sweeps that have peers.
-const PEERED: [Client; 3] = [Client::RustBase, Client::JavaPerf, Client::KafkaGo];
+const PEERED: [Client; 4] = [
+    Client::RustBase,
+    Client::JavaPerf,
+    Client::KafkaGo,
+    Client::FranzGo,
+];
 
 /// The charts a report supports (only those whose sweep was run).
 pub fn charts(report: &BenchReport) -> Vec<(&'static str, Chart)> {

@@ -5,7 +5,7 @@ use anyhow::{Result, bail};
 use ch04_tuning::lab::{PAYLOAD_SEED, payload};
 use ch04_tuning::lesson::{
     CONSUMER_KEYS, Load, PRODUCER_KEYS, consumer_config, producer_config, run_base, run_consumer,
-    run_future, run_threaded, sync_sends,
+    run_future, run_future_window, run_permits, run_threaded, sync_sends,
 };
 use tutorial_support::print_effective;
 
@@ -44,10 +44,13 @@ pub async fn run(spec: RunSpec) -> Result<RunResult> {
             })
             .await??
         }
-        (Client::RustFuture, Work::Produce(producer)) => {
+        (
+            Client::RustFuture | Client::RustFutureWindow | Client::RustPermits,
+            Work::Produce(producer),
+        ) => {
             let settings = producer.settings();
             print_effective(
-                "FutureProducer settings:",
+                &format!("{} settings:", client.label(Role::Produce)),
                 &producer_config(&bootstrap, &settings),
                 PRODUCER_KEYS,
             )?;
@@ -57,7 +60,13 @@ pub async fn run(spec: RunSpec) -> Result<RunResult> {
                 payload: &value,
                 rate: producer.rate,
             };
-            run_future(&bootstrap, &topic, &settings, load).await?
+            match client {
+                Client::RustFuture => run_future(&bootstrap, &topic, &settings, load).await?,
+                Client::RustFutureWindow => {
+                    run_future_window(&bootstrap, &topic, &settings, load).await?
+                }
+                _ => run_permits(&bootstrap, &topic, &settings, load).await?,
+            }
         }
         (Client::RustBase, Work::Consume { group, settings }) => {
             let settings = settings.settings();

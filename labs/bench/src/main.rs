@@ -18,6 +18,7 @@ use bench_lab::plan::{PlanArgs, plan};
 use bench_lab::report::{self, BenchReport};
 use bench_lab::{chart, child, run};
 use clap::{Parser, Subcommand, ValueEnum};
+use tutorial_support::topics::{delete_topic, ensure_topic};
 use tutorial_support::{BrokerArgs, init_tracing};
 
 /// 附录 E 基准测试实验室: rust-rdkafka vs Kafka's Java perf tools and kafka-go, same broker, same settings, one run
@@ -84,6 +85,19 @@ enum Command {
         #[command(flatten)]
         settings: ConsumerSpec,
     },
+    /// Create a topic for `produce` / `consume` by hand (or delete it with --delete)
+    Topic {
+        #[command(flatten)]
+        brokers: BrokerArgs,
+        name: String,
+        #[arg(long, default_value_t = 3)]
+        partitions: i32,
+        #[arg(long, default_value_t = 1)]
+        replication: i32,
+        /// Delete the topic instead
+        #[arg(long)]
+        delete: bool,
+    },
     /// One run as the bench's child process: the RunSpec as JSON
     #[command(hide = true)]
     Child { spec: String },
@@ -96,8 +110,12 @@ enum Kind {
     Base,
     /// ThreadedProducer: a background thread polls
     Threaded,
-    /// FutureProducer: one future (a oneshot channel) per record
+    /// FutureProducer: one future (a oneshot channel) per record, collected by a second task
     Future,
+    /// FutureProducer: the futures in the sending task's own bounded FuturesUnordered
+    FutureWindow,
+    /// ThreadedProducer from async code: a semaphore permit per record in flight
+    Permits,
 }
 
 #[tokio::main]
@@ -126,6 +144,8 @@ async fn main() -> ExitCode {
                 Kind::Base => Client::RustBase,
                 Kind::Threaded => Client::RustThreaded,
                 Kind::Future => Client::RustFuture,
+                Kind::FutureWindow => Client::RustFutureWindow,
+                Kind::Permits => Client::RustPermits,
             };
             by_hand(&brokers, client, topic, records, Work::Produce(settings)).await
         }
@@ -139,6 +159,13 @@ async fn main() -> ExitCode {
             let work = Work::Consume { group, settings };
             by_hand(&brokers, Client::RustBase, topic, records, work).await
         }
+        Command::Topic {
+            brokers,
+            name,
+            partitions,
+            replication,
+            delete,
+        } => topic(&brokers, &name, partitions, replication, delete).await,
         Command::Child { spec } => match RunSpec::from_json(&spec) {
             Ok(spec) => child::run(spec).await.map(|r| println!("{}", r.to_line())),
             Err(error) => Err(error),
@@ -187,6 +214,29 @@ fn redraw(report: &Path, dir: &Path) -> Result<()> {
     let report: BenchReport = serde_json::from_str(&text)?;
     for path in chart::write_all(&report, dir)? {
         println!("chart: {}", path.display());
+    }
+    Ok(())
+}
+
+/// Creates (or deletes) `name`, waiting until its partitions have leaders.
+async fn topic(
+    brokers: &BrokerArgs,
+    name: &str,
+    partitions: i32,
+    replication: i32,
+    delete: bool,
+) -> Result<()> {
+    let cluster = brokers.connect()?;
+    cluster.require_real("creating topics")?;
+    if delete {
+        delete_topic(&cluster, name).await?;
+        println!("deleted {name}");
+    } else {
+        let created = ensure_topic(&cluster, name, partitions, replication, &[]).await?;
+        println!(
+            "{name}: {} ({partitions} partitions, replication {replication})",
+            if created { "created" } else { "already there" }
+        );
     }
     Ok(())
 }

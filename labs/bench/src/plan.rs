@@ -76,9 +76,12 @@ pub struct PlanArgs {
     /// Leave out the Java perf tools
     #[arg(long)]
     pub no_java: bool,
-    /// Leave out kafka-go
+    /// Leave out kafka-go (and the synchronous-send trap, which needs it)
+    #[arg(long, alias = "no-go")]
+    pub no_kafka_go: bool,
+    /// Leave out franz-go
     #[arg(long)]
-    pub no_go: bool,
+    pub no_franz_go: bool,
 }
 
 /// A producer configuration of the matrix.
@@ -113,15 +116,15 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Whether any run needs the kafka-go program.
-    pub fn needs_kafka_go(&self) -> bool {
-        self.trap
+    /// Whether any run needs `client`'s program (the trap needs kafka-go's).
+    pub fn needs(&self, client: Client) -> bool {
+        (self.trap && client == Client::KafkaGo)
             || self
                 .produce
                 .iter()
                 .flat_map(|c| &c.clients)
                 .chain(self.consume.iter().flat_map(|c| &c.clients))
-                .any(|c| *c == Client::KafkaGo)
+                .any(|c| *c == client)
     }
 
     /// Client runs in all, warm-up included.
@@ -162,7 +165,8 @@ pub fn plan(args: &PlanArgs) -> Plan {
             .into_iter()
             .filter(|peer| match peer {
                 Client::JavaPerf => !args.no_java,
-                _ => !args.no_go,
+                Client::KafkaGo => !args.no_kafka_go,
+                _ => !args.no_franz_go,
             })
             .filter(|peer| peer.supports(role, producer))
             .collect()
@@ -308,7 +312,7 @@ pub fn plan(args: &PlanArgs) -> Plan {
         partitions: args.partitions,
         produce,
         consume,
-        trap: !args.no_go,
+        trap: !args.no_kafka_go,
         runs,
         warmup: !args.no_warmup && mode != Mode::Tiny,
     }
@@ -326,7 +330,8 @@ mod tests {
             partitions: 3,
             scale: 1.0,
             no_java: false,
-            no_go: false,
+            no_kafka_go: false,
+            no_franz_go: false,
         }
     }
 
@@ -358,10 +363,11 @@ mod tests {
         }
         let alone = plan(&PlanArgs {
             no_java: true,
-            no_go: true,
+            no_kafka_go: true,
+            no_franz_go: true,
             ..args(Mode::Quick)
         });
-        assert!(!alone.needs_kafka_go());
+        assert!(!alone.needs(Client::KafkaGo) && !alone.needs(Client::FranzGo));
         assert!(alone.produce.iter().all(|c| c.clients == Client::OURS));
     }
 }

@@ -6,7 +6,6 @@
 //! around its `wait`: only one child runs at a time, so the difference is
 //! that child's (and only that child's) CPU.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -19,8 +18,9 @@ use tutorial_lab::unique_name;
 use tutorial_support::Cluster;
 use tutorial_support::topics::{delete_topic, ensure_topic};
 
+use crate::clients::go::{FRANZ_GO, KAFKA_GO};
 use crate::clients::{
-    Client, ConsumerSpec, ProducerSpec, Programs, Role, RunResult, RunSpec, Work, kafka_go,
+    Client, ConsumerSpec, ProducerSpec, Programs, Role, RunResult, RunSpec, Work,
 };
 use crate::plan::{Mode, Plan, Sweep};
 
@@ -106,6 +106,15 @@ fn tail(text: &str, lines: usize) -> String {
         .join("\n")
 }
 
+/// How many brokers the cluster has (from a metadata request).
+fn broker_count(bootstrap: &str) -> Result<usize> {
+    let client: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()?;
+    let metadata = client.fetch_metadata(None, Duration::from_secs(10))?;
+    Ok(metadata.brokers().len())
+}
+
 /// Sum of the partitions' end offsets: how many records the topic holds.
 fn records_in(bootstrap: &str, topic: &str) -> Result<u64> {
     let client: BaseConsumer = ClientConfig::new()
@@ -154,20 +163,25 @@ impl Progress {
 pub async fn run(cluster: &Cluster, plan: &Plan) -> Result<Measurements> {
     cluster.require_real("the bench (it creates and deletes topics and runs the Java tools)")?;
     let bootstrap = cluster.bootstrap_servers();
-    let kafka_go = if plan.needs_kafka_go() {
-        eprintln!(
-            "building the kafka-go program ({}) …",
-            kafka_go::program().dir().display()
-        );
-        Some(tokio::task::spawn_blocking(kafka_go::build).await??)
-    } else {
-        None
-    };
+    let mut go = Vec::new();
+    for peer in [KAFKA_GO, FRANZ_GO] {
+        if plan.needs(peer.client) {
+            eprintln!(
+                "building the {} program ({}) …",
+                peer.client.label(Role::Produce),
+                peer.program().dir().display()
+            );
+            let binary = tokio::task::spawn_blocking(move || peer.build()).await??;
+            go.push((peer.client, binary));
+        }
+    }
     let programs = Programs {
         ours: std::env::current_exe()?,
-        kafka_go,
+        go,
     };
-    let machine = Machine::describe(programs.kafka_go.is_some());
+    let servers = bootstrap.to_string();
+    let brokers = tokio::task::spawn_blocking(move || broker_count(&servers)).await??;
+    let machine = Machine::describe(!programs.go.is_empty(), brokers);
     eprintln!("{}", machine.describe_line());
     let rounds = plan.runs + usize::from(plan.warmup);
     let mut progress = Progress {
@@ -354,10 +368,19 @@ pub struct Machine {
     pub java: String,
     pub go: String,
     pub kafka_go: String,
+    #[serde(default)]
+    pub franz_go: String,
+    /// Brokers in the cluster (all on this machine, sharing its cores).
+    #[serde(default = "one")]
+    pub brokers: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Machine {
-    pub fn describe(with_go: bool) -> Machine {
+    pub fn describe(with_go: bool, brokers: usize) -> Machine {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let cpu = cpuinfo
             .lines()
@@ -404,14 +427,24 @@ impl Machine {
             kafka: kafka_layout::KAFKA_VERSION.to_string(),
             java,
             go,
-            kafka_go: kafka_go_version(kafka_go::program().dir()),
+            kafka_go: KAFKA_GO.library_version(),
+            franz_go: FRANZ_GO.library_version(),
+            brokers,
         }
     }
 
     pub fn describe_line(&self) -> String {
+        let cluster = if self.brokers > 1 {
+            format!(
+                "{} brokers on this machine: {} JVMs and the client share the {} cores",
+                self.brokers, self.brokers, self.cores
+            )
+        } else {
+            "single node, same machine".to_string()
+        };
         format!(
-            "machine: {} × {} cores, {:.0} GiB; broker Apache Kafka {} (single node, same machine); \
-             librdkafka {}; {}; {}; kafka-go {}",
+            "machine: {} × {} cores, {:.0} GiB; broker Apache Kafka {} ({cluster}); \
+             librdkafka {}; {}; {}; kafka-go {}; franz-go {}",
             self.cpu,
             self.cores,
             self.memory_gib,
@@ -419,20 +452,8 @@ impl Machine {
             self.librdkafka,
             self.java,
             self.go,
-            self.kafka_go
+            self.kafka_go,
+            self.franz_go,
         )
     }
-}
-
-/// The kafka-go version pinned in the Go module's go.mod.
-fn kafka_go_version(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("go.mod"))
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find(|l| l.contains("segmentio/kafka-go"))
-                .and_then(|l| l.split_whitespace().last())
-                .map(str::to_string)
-        })
-        .unwrap_or_default()
 }

@@ -1,5 +1,5 @@
 //! The bench end to end on the real broker with a tiny matrix: our three
-//! producers, the Java perf tools and kafka-go all run, every record is
+//! producers, the Java perf tools, kafka-go and franz-go all run, every record is
 //! accounted for, and the tables, the JSON report and the SVG charts are
 //! well-formed. No timing is asserted: performance is what `cargo xtask
 //! bench` prints, not a test verdict.
@@ -41,8 +41,10 @@ fn a_tiny_matrix_runs_every_client_and_writes_tables_and_charts() {
         ("BaseProducer", "kafka-go"),
         ("ThreadedProducer", "Java"),
         ("FutureProducer", "kafka-go"),
+        ("BaseProducer", "franz-go"),
         ("BaseConsumer", "Java"),
         ("BaseConsumer", "kafka-go"),
+        ("BaseConsumer", "franz-go"),
     ] {
         let row = ratios
             .iter()
@@ -60,7 +62,9 @@ fn a_tiny_matrix_runs_every_client_and_writes_tables_and_charts() {
     for case in report.produce.iter().chain(&report.consume) {
         let clients: Vec<Client> = case.clients.iter().map(|c| c.client).collect();
         assert!(
-            clients.contains(&Client::JavaPerf) && clients.contains(&Client::KafkaGo),
+            clients.contains(&Client::JavaPerf)
+                && clients.contains(&Client::KafkaGo)
+                && clients.contains(&Client::FranzGo),
             "{clients:?}"
         );
         for client in &case.clients {
@@ -100,6 +104,7 @@ fn a_tiny_matrix_runs_every_client_and_writes_tables_and_charts() {
         "FutureProducer",
         "Java",
         "kafka-go",
+        "franz-go",
     ] {
         assert!(
             texts.contains(&series),

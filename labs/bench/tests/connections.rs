@@ -9,7 +9,8 @@ use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bench_lab::clients::{Client, ProducerSpec, RunSpec, Work, kafka_go};
+use bench_lab::clients::go::KAFKA_GO;
+use bench_lab::clients::{Client, ProducerSpec, RunSpec, Work};
 use tutorial_lab::testing::{TestTopic, test_cluster};
 
 /// Socket inodes of established TCP connections to `port`.
@@ -103,7 +104,7 @@ async fn kafka_go_spreads_produce_requests_over_several_connections_librdkafka_u
     let ours = max_connections(ours, port);
 
     let go_topic = TestTopic::create(&cluster, "ch04-conns-go", 3, 1).await;
-    let binary = kafka_go::build().expect("build the kafka-go program");
+    let binary = KAFKA_GO.build().expect("build the kafka-go program");
     let spec = RunSpec {
         client: Client::KafkaGo,
         bootstrap: bootstrap.clone(),
@@ -111,7 +112,9 @@ async fn kafka_go_spreads_produce_requests_over_several_connections_librdkafka_u
         records,
         work: Work::Produce(ProducerSpec::default()),
     };
-    let go = kafka_go::command(&binary, &spec).expect("the kafka-go command");
+    let go = KAFKA_GO
+        .command(&binary, &spec)
+        .expect("the kafka-go command");
     let go = max_connections(go, port);
     eprintln!("connections to the broker while producing: librdkafka {ours}, kafka-go {go}");
     assert!(

@@ -1,27 +1,33 @@
-//! The kafka-go program maps librdkafka's settings onto its own fields (in
-//! Go, next to the Writer it configures): checked with its `describe` mode,
-//! which prints the mapping without connecting.
+//! The Go peers map librdkafka's settings onto their own clients' fields
+//! (in Go, next to the Writer / kgo.Client they configure): checked with
+//! each program's `describe` mode, which prints the mapping without
+//! connecting.
 
 use std::time::Duration;
 
-use bench_lab::clients::{Client, ConsumerSpec, ProducerSpec, RunSpec, Work, kafka_go};
+use bench_lab::clients::go::{FRANZ_GO, GoPeer, KAFKA_GO};
+use bench_lab::clients::{ConsumerSpec, ProducerSpec, RunSpec, Work};
 use ch04_tuning::lesson::{Acks, Compression};
 use tutorial_lab::process::run_bounded;
 
-fn describe(work: Work) -> serde_json::Value {
-    let binary = kafka_go::build().expect("build the kafka-go program");
+fn describe_with(peer: GoPeer, work: Work) -> serde_json::Value {
+    let binary = peer.build().expect("build the Go program");
     let spec = RunSpec {
-        client: Client::KafkaGo,
+        client: peer.client,
         bootstrap: "localhost:1".into(),
         topic: "t".into(),
         records: 10,
         work,
     };
-    let command = kafka_go::describe(&binary, &spec).unwrap();
-    let captured = run_bounded(command, Duration::from_secs(30), "kafka-go describe", "").unwrap();
+    let command = peer.describe(&binary, &spec).unwrap();
+    let captured = run_bounded(command, Duration::from_secs(30), "Go describe", "").unwrap();
     assert!(captured.success(), "{}", captured.text());
     serde_json::from_str(captured.stdout.trim())
         .unwrap_or_else(|e| panic!("{e}: {}", captured.text()))
+}
+
+fn describe(work: Work) -> serde_json::Value {
+    describe_with(KAFKA_GO, work)
 }
 
 #[test]
@@ -74,4 +80,49 @@ fn go_reader_and_sync_writer_follow_the_spec() {
     );
     let short = describe(Work::SyncSends { linger_ms: Some(5) });
     assert_eq!(short["batch_timeout"], "5ms", "{short}");
+}
+
+#[test]
+fn franz_go_gets_the_same_producer_and_consumer_settings() {
+    // linger.ms, batch.size, acks and the codec as franz-go options; with
+    // idempotence off franz-go would allow one request in flight per
+    // broker, so the program allows five (the Java client's default).
+    let producer = describe_with(
+        FRANZ_GO,
+        Work::Produce(ProducerSpec {
+            linger_ms: 20,
+            compression: Compression::Lz4,
+            ..ProducerSpec::default()
+        }),
+    );
+    assert_eq!(producer["linger"], "20ms", "{producer}");
+    assert_eq!(producer["batch_max_bytes"], 1_000_000, "{producer}");
+    assert_eq!(producer["acks"], "all", "{producer}");
+    assert_eq!(producer["idempotent"], false, "{producer}");
+    assert_eq!(producer["in_flight_per_broker"], 5, "{producer}");
+    assert_eq!(producer["compression"], "lz4", "{producer}");
+    assert_eq!(producer["max_buffered_records"], 100_000, "{producer}");
+
+    let idempotent = describe_with(
+        FRANZ_GO,
+        Work::Produce(ProducerSpec {
+            idempotence: true,
+            ..ProducerSpec::default()
+        }),
+    );
+    assert_eq!(idempotent["idempotent"], true, "{idempotent}");
+
+    let consumer = describe_with(
+        FRANZ_GO,
+        Work::Consume {
+            group: "g".into(),
+            settings: ConsumerSpec {
+                fetch_min_bytes: 65_536,
+                fetch_wait_max_ms: 100,
+                ..ConsumerSpec::default()
+            },
+        },
+    );
+    assert_eq!(consumer["fetch_min_bytes"], 65_536, "{consumer}");
+    assert_eq!(consumer["fetch_max_wait"], "100ms", "{consumer}");
 }

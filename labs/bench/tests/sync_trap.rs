@@ -6,7 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use bench_lab::clients::{Client, RunSpec, Work, kafka_go};
+use bench_lab::clients::go::KAFKA_GO;
+use bench_lab::clients::{Client, RunSpec, Work};
 use ch04_tuning::lesson::sync_sends;
 use tutorial_lab::testing::{TestTopic, test_cluster};
 
@@ -19,7 +20,7 @@ async fn each_synchronous_single_message_write_waits_out_the_batch_timer() {
     let topic = TestTopic::create(&cluster, "ch04-sync-trap", 1, 1).await;
 
     // kafka-go: a Writer with the default BatchTimeout (1 s).
-    let binary = kafka_go::build().expect("build the kafka-go program");
+    let binary = KAFKA_GO.build().expect("build the kafka-go program");
     let spec = RunSpec {
         client: Client::KafkaGo,
         bootstrap: bootstrap.to_string(),
@@ -28,7 +29,8 @@ async fn each_synchronous_single_message_write_waits_out_the_batch_timer() {
         work: Work::SyncSends { linger_ms: None },
     };
     let started = Instant::now();
-    let output = kafka_go::command(&binary, &spec)
+    let output = KAFKA_GO
+        .command(&binary, &spec)
         .expect("the kafka-go command")
         .output()
         .expect("run the kafka-go program");

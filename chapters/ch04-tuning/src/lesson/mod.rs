@@ -11,12 +11,14 @@
 //!   the synchronous-send trap;
 //! - [`consume`]: the consume loop.
 
+pub mod async_send;
 pub mod config;
 pub mod consume;
 pub mod future;
 pub mod measure;
 pub mod send;
 
+pub use async_send::{run_future_window, run_permits};
 pub use config::{
     Acks, CONSUMER_KEYS, Compression, ConsumerSettings, PRODUCER_KEYS, ProducerSettings,
     consumer_config, producer_config,

@@ -31,6 +31,15 @@ impl Timing {
             latencies: Latencies::with_capacity(records),
         }
     }
+
+    /// The opaque value of a record sent now.
+    pub fn micros_since_start(&self) -> usize {
+        self.start.elapsed().as_micros() as usize
+    }
+
+    pub fn latencies(&self) -> &Latencies {
+        &self.latencies
+    }
 }
 
 impl ClientContext for Timing {}

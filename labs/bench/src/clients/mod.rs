@@ -2,16 +2,17 @@
 //!
 //! Every run is one child process: ours (this crate's binary, `bench-lab
 //! child '<RunSpec JSON>'`, which calls the chapter's lesson functions),
-//! kafka-go (the Go program in `labs/bench/go`, given the same JSON), or
-//! Kafka's own Java perf tools (which take flags, built in [`java`]). Each
-//! child answers with a [`RunResult`]: ours and kafka-go print it as a
-//! `RESULT {json}` line, the Java tools' summaries are parsed.
+//! kafka-go or franz-go (the Go programs in `labs/bench/go` and
+//! `labs/bench/franz`, given the same JSON), or Kafka's own Java perf tools
+//! (which take flags, built in [`java`]). Each child answers with a
+//! [`RunResult`]: ours and the Go peers print it as a `RESULT {json}` line,
+//! the Java tools' summaries are parsed.
 //!
 //! This module imports nothing else of the lab: the plan, the runner, the
 //! report and the charts build on it.
 
+pub mod go;
 pub mod java;
-pub mod kafka_go;
 pub mod spec;
 
 use std::path::PathBuf;
@@ -40,25 +41,40 @@ pub enum Client {
     RustThreaded,
     /// rust-rdkafka's `FutureProducer` (one future per record)
     RustFuture,
+    /// `FutureProducer` with its futures in the sending task's own bounded
+    /// `FuturesUnordered` (the lesson's `window_loop`)
+    RustFutureWindow,
+    /// `ThreadedProducer` from async code, a semaphore permit per record
+    /// returned by the delivery callback (the lesson's `permit_loop`)
+    RustPermits,
     /// Kafka's `ProducerPerformance` / `ConsumerPerformance` (the Java client)
     JavaPerf,
     /// segmentio/kafka-go's `Writer` / `Reader`
     KafkaGo,
+    /// twmb/franz-go's `kgo.Client` (producing and group consuming)
+    FranzGo,
 }
 
 impl Client {
     /// Every producing client, ours first.
-    pub const PRODUCERS: [Client; 5] = [
+    pub const PRODUCERS: [Client; 6] = [
         Client::RustBase,
         Client::RustThreaded,
         Client::RustFuture,
         Client::JavaPerf,
         Client::KafkaGo,
+        Client::FranzGo,
     ];
     /// Our producer types.
-    pub const OURS: [Client; 3] = [Client::RustBase, Client::RustThreaded, Client::RustFuture];
+    pub const OURS: [Client; 5] = [
+        Client::RustBase,
+        Client::RustThreaded,
+        Client::RustFuture,
+        Client::RustFutureWindow,
+        Client::RustPermits,
+    ];
     /// The clients ours are compared with.
-    pub const PEERS: [Client; 2] = [Client::JavaPerf, Client::KafkaGo];
+    pub const PEERS: [Client; 3] = [Client::JavaPerf, Client::KafkaGo, Client::FranzGo];
 
     /// The name in tables, charts and progress lines.
     pub fn label(self, role: Role) -> &'static str {
@@ -67,8 +83,11 @@ impl Client {
             (Client::RustBase, Role::Consume) => "BaseConsumer",
             (Client::RustThreaded, _) => "ThreadedProducer",
             (Client::RustFuture, _) => "FutureProducer",
+            (Client::RustFutureWindow, _) => "FutureProducer window",
+            (Client::RustPermits, _) => "ThreadedProducer permits",
             (Client::JavaPerf, _) => "Java",
             (Client::KafkaGo, _) => "kafka-go",
+            (Client::FranzGo, _) => "franz-go",
         }
     }
 
@@ -78,10 +97,16 @@ impl Client {
 
     /// Whether this client can run `role` with these producer settings:
     /// only `BaseConsumer` of ours consumes, and kafka-go has no idempotent
-    /// producer (segmentio/kafka-go#233, open).
+    /// producer (segmentio/kafka-go#233, open); franz-go has one (its default).
     pub fn supports(self, role: Role, producer: Option<&ProducerSpec>) -> bool {
         match (self, role) {
-            (Client::RustThreaded | Client::RustFuture, Role::Consume) => false,
+            (
+                Client::RustThreaded
+                | Client::RustFuture
+                | Client::RustFutureWindow
+                | Client::RustPermits,
+                Role::Consume,
+            ) => false,
             (Client::KafkaGo, Role::Produce) => producer.is_none_or(|p| !p.idempotence),
             _ => true,
         }
@@ -211,25 +236,36 @@ impl RunResult {
 pub struct Programs {
     /// This crate's binary (its `child` subcommand runs our clients).
     pub ours: PathBuf,
-    /// The built kafka-go program, if the plan needs it.
-    pub kafka_go: Option<PathBuf>,
+    /// The built Go programs the plan needs (kafka-go, franz-go).
+    pub go: Vec<(Client, PathBuf)>,
 }
 
 impl Programs {
     /// The command that runs `spec` in a process of its own.
     pub fn command(&self, spec: &RunSpec) -> Result<Command> {
         match spec.client {
-            Client::RustBase | Client::RustThreaded | Client::RustFuture => {
+            Client::RustBase
+            | Client::RustThreaded
+            | Client::RustFuture
+            | Client::RustFutureWindow
+            | Client::RustPermits => {
                 let mut command = Command::new(&self.ours);
                 command.arg("child").arg(spec.to_json()?);
                 Ok(command)
             }
-            Client::KafkaGo => {
-                let binary = self
-                    .kafka_go
-                    .as_ref()
-                    .context("the kafka-go program was not built")?;
-                Ok(kafka_go::command(binary, spec)?)
+            Client::KafkaGo | Client::FranzGo => {
+                let peer = go::GoPeer::of(spec.client).context("not a Go peer")?;
+                let (_, binary) = self
+                    .go
+                    .iter()
+                    .find(|(client, _)| *client == spec.client)
+                    .with_context(|| {
+                        format!(
+                            "the {} program was not built",
+                            spec.client.label(spec.role())
+                        )
+                    })?;
+                peer.command(binary, spec)
             }
             Client::JavaPerf => java::command(spec),
         }
@@ -303,6 +339,8 @@ mod tests {
         };
         assert!(!Client::KafkaGo.supports(Role::Produce, Some(&idempotent)));
         assert!(Client::JavaPerf.supports(Role::Produce, Some(&idempotent)));
+        assert!(Client::FranzGo.supports(Role::Produce, Some(&idempotent)));
+        assert!(Client::FranzGo.supports(Role::Consume, None));
         assert!(!Client::RustFuture.supports(Role::Consume, None));
     }
 }
