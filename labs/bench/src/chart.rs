@@ -35,10 +35,12 @@ pub struct Chart {
     pub legend_left: bool,
 }
 
-const COLORS: [RGBColor; 7] = [
+const COLORS: [RGBColor; 9] = [
     RGBColor(0xd9, 0x48, 0x1c), // ours: warm
     RGBColor(0xe8, 0x9b, 0x2f),
     RGBColor(0xb5, 0x6a, 0xc4),
+    RGBColor(0xc2, 0x18, 0x5b),
+    RGBColor(0x8b, 0x1a, 0x1a),
     RGBColor(0x1f, 0x6f, 0xb4), // Java
     RGBColor(0x2a, 0x9d, 0x8f), // kafka-go
     RGBColor(0x4c, 0x8c, 0x2b), // franz-go
@@ -49,10 +51,12 @@ fn color_for(client: Option<Client>, index: usize) -> RGBColor {
     match client {
         Some(Client::RustBase) => COLORS[0],
         Some(Client::RustThreaded) => COLORS[1],
-        Some(Client::RustFuture | Client::RustFutureWindow | Client::RustPermits) => COLORS[2],
-        Some(Client::JavaPerf) => COLORS[3],
-        Some(Client::KafkaGo) => COLORS[4],
-        Some(Client::FranzGo) => COLORS[5],
+        Some(Client::RustFuture | Client::RustFutureWindow) => COLORS[2],
+        Some(Client::RustPermits) => COLORS[3],
+        Some(Client::RustRecommended) => COLORS[4],
+        Some(Client::JavaPerf) => COLORS[5],
+        Some(Client::KafkaGo) => COLORS[6],
+        Some(Client::FranzGo) => COLORS[7],
         None => COLORS[index % COLORS.len()],
     }
 }

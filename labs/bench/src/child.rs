@@ -4,8 +4,9 @@
 use anyhow::{Result, bail};
 use ch04_tuning::lab::{PAYLOAD_SEED, payload};
 use ch04_tuning::lesson::{
-    CONSUMER_KEYS, Load, PRODUCER_KEYS, consumer_config, producer_config, run_base, run_consumer,
-    run_future, run_future_window, run_permits, run_threaded, sync_sends,
+    CONSUMER_KEYS, ConsumerSettings, Load, PRODUCER_KEYS, ProducerSettings, consumer_config,
+    fast_consumer, large_records, producer_config, run_base, run_consumer, run_future,
+    run_future_window, run_permits, run_threaded, small_records, sync_sends,
 };
 use tutorial_support::print_effective;
 
@@ -21,8 +22,15 @@ pub async fn run(spec: RunSpec) -> Result<RunResult> {
         work,
     } = spec;
     let measured = match (client, work) {
-        (Client::RustBase | Client::RustThreaded, Work::Produce(producer)) => {
-            let settings = producer.settings();
+        (
+            Client::RustBase | Client::RustThreaded | Client::RustRecommended,
+            Work::Produce(producer),
+        ) => {
+            let settings = if client == Client::RustRecommended {
+                recommended_producer(producer.settings(), producer.record_size)
+            } else {
+                producer.settings()
+            };
             print_effective(
                 &format!("{} settings:", client.label(Role::Produce)),
                 &producer_config(&bootstrap, &settings),
@@ -68,8 +76,12 @@ pub async fn run(spec: RunSpec) -> Result<RunResult> {
                 _ => run_permits(&bootstrap, &topic, &settings, load).await?,
             }
         }
-        (Client::RustBase, Work::Consume { group, settings }) => {
-            let settings = settings.settings();
+        (Client::RustBase | Client::RustRecommended, Work::Consume { group, settings }) => {
+            let settings = if client == Client::RustRecommended {
+                recommended_consumer(settings.settings())
+            } else {
+                settings.settings()
+            };
             print_effective(
                 "BaseConsumer settings:",
                 &consumer_config(&bootstrap, &group, &settings),
@@ -90,4 +102,29 @@ pub async fn run(spec: RunSpec) -> Result<RunResult> {
         }
     };
     Ok(RunResult::from_measured(&measured, records))
+}
+
+/// Records from this size up count as large for the recommendation.
+pub const LARGE_RECORD: usize = 4096;
+
+/// The case's settings plus what the page recommends for records of
+/// `record_size` bytes (`small_records()` or `large_records()`: the
+/// librdkafka-only properties they add).
+pub fn recommended_producer(
+    mut settings: ProducerSettings,
+    record_size: usize,
+) -> ProducerSettings {
+    let recommended = if record_size >= LARGE_RECORD {
+        large_records()
+    } else {
+        small_records()
+    };
+    settings.extra.extend(recommended.extra);
+    settings
+}
+
+/// The case's settings with `fast_consumer()`'s prefetch pause.
+pub fn recommended_consumer(mut settings: ConsumerSettings) -> ConsumerSettings {
+    settings.fetch_queue_backoff_ms = fast_consumer().fetch_queue_backoff_ms;
+    settings
 }

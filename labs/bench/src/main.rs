@@ -116,6 +116,8 @@ enum Kind {
     FutureWindow,
     /// ThreadedProducer from async code: a semaphore permit per record in flight
     Permits,
+    /// ThreadedProducer with the page's recommended settings for the record size (added to --set)
+    Recommended,
 }
 
 #[tokio::main]
@@ -146,6 +148,7 @@ async fn main() -> ExitCode {
                 Kind::Future => Client::RustFuture,
                 Kind::FutureWindow => Client::RustFutureWindow,
                 Kind::Permits => Client::RustPermits,
+                Kind::Recommended => Client::RustRecommended,
             };
             by_hand(&brokers, client, topic, records, Work::Produce(settings)).await
         }

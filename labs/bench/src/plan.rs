@@ -184,7 +184,9 @@ pub fn plan(args: &PlanArgs) -> Plan {
     };
     let consume_case = |sweep: Sweep, spec: ConsumerSpec| {
         let mut clients = vec![Client::RustBase];
-        if sweep.with_peers() || sweep == Sweep::Backoff {
+        if sweep.with_peers() {
+            // librdkafka's defaults, then the page's recommendation.
+            clients.push(Client::RustRecommended);
             clients.extend(peers_for(Role::Consume, None));
         }
         ConsumeCase {
@@ -194,12 +196,20 @@ pub fn plan(args: &PlanArgs) -> Plan {
             spec,
         }
     };
-    let all_kinds = Client::OURS.to_vec();
+    // Our producer types with librdkafka's defaults, the async pattern, and
+    // the page's recommended settings (the `FutureProducer` window pattern
+    // runs by hand: `bench-lab produce --kind future-window`).
+    let all_kinds = vec![
+        Client::RustBase,
+        Client::RustThreaded,
+        Client::RustFuture,
+        Client::RustPermits,
+        Client::RustRecommended,
+    ];
     let base_only = vec![Client::RustBase];
     let sizes: &[usize] = match mode {
         Mode::Tiny => &[100],
-        Mode::Quick => &[100, 1000],
-        Mode::Full => &[100, 1000, 10_000],
+        Mode::Quick | Mode::Full => &[100, 1000, 10_000],
     };
     let mut produce: Vec<ProduceCase> = sizes
         .iter()
@@ -215,23 +225,6 @@ pub fn plan(args: &PlanArgs) -> Plan {
         .iter()
         .map(|&size| consume_case(Sweep::Size, ConsumerSpec::with_record_size(size)))
         .collect();
-    // librdkafka pauses a partition's prefetch for fetch.queue.backoff.ms
-    // (1 s) once queued.min.messages (100 000) records wait; with 100 B
-    // records a fast reader empties that in well under a second and waits.
-    // The same records again with a 10 ms pause (the peers have no such
-    // setting and run unchanged).
-    if mode != Mode::Tiny {
-        consume.insert(
-            1,
-            consume_case(
-                Sweep::Backoff,
-                ConsumerSpec {
-                    fetch_queue_backoff_ms: 10,
-                    ..ConsumerSpec::with_record_size(100)
-                },
-            ),
-        );
-    }
     if mode == Mode::Full {
         let kb = ProducerSpec::default();
         for linger_ms in [0, 1, 20, 100] {
@@ -338,13 +331,34 @@ mod tests {
     #[test]
     fn the_quick_plan_is_the_headline_comparison() {
         let plan = plan(&args(Mode::Quick));
-        assert_eq!(plan.produce.len(), 2);
-        assert_eq!(plan.produce[0].clients, Client::PRODUCERS);
+        let sizes: Vec<usize> = plan.produce.iter().map(|c| c.spec.record_size).collect();
+        assert_eq!(sizes, [100, 1000, 10_000]);
+        assert_eq!(
+            plan.produce[0].clients,
+            [
+                Client::RustBase,
+                Client::RustThreaded,
+                Client::RustFuture,
+                Client::RustPermits,
+                Client::RustRecommended,
+                Client::JavaPerf,
+                Client::KafkaGo,
+                Client::FranzGo,
+            ]
+        );
         assert_eq!(plan.consume.len(), 3);
-        assert_eq!(plan.consume[1].sweep, Sweep::Backoff);
-        assert_eq!(plan.consume[1].clients.len(), 3);
+        assert_eq!(
+            plan.consume[0].clients,
+            [
+                Client::RustBase,
+                Client::RustRecommended,
+                Client::JavaPerf,
+                Client::KafkaGo,
+                Client::FranzGo,
+            ]
+        );
         assert!(plan.trap && plan.warmup && plan.runs == 3);
-        assert_eq!(plan.total_runs(), 4 * (2 * 5 + 3 * 3));
+        assert_eq!(plan.total_runs(), 4 * (3 * 8 + 3 * 5));
     }
 
     #[test]
@@ -368,6 +382,11 @@ mod tests {
             ..args(Mode::Quick)
         });
         assert!(!alone.needs(Client::KafkaGo) && !alone.needs(Client::FranzGo));
-        assert!(alone.produce.iter().all(|c| c.clients == Client::OURS));
+        assert!(
+            alone
+                .produce
+                .iter()
+                .all(|c| c.clients.iter().all(|client| client.is_ours()))
+        );
     }
 }

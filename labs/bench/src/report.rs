@@ -216,7 +216,10 @@ impl Ratio {
     }
 }
 
-/// ours ÷ peer, records/s medians, for every configuration that has both.
+/// ours ÷ peer, records/s medians, for every configuration that has both:
+/// `BaseProducer`/`BaseConsumer` (librdkafka's defaults) and the recommended
+/// settings against each peer, and `ThreadedProducer`, `FutureProducer` and
+/// the permit pattern against `BaseProducer`.
 pub fn ratios(report: &BenchReport) -> Vec<Ratio> {
     let mut rows = Vec::new();
     // At a fixed offered load every client reaches the same rate: those
@@ -226,19 +229,34 @@ pub fn ratios(report: &BenchReport) -> Vec<Ratio> {
         .iter()
         .filter(|c| c.producer.as_ref().is_none_or(|p| p.rate == 0))
         .chain(&report.consume);
+    // librdkafka's defaults and the recommended settings against each peer;
+    // the other ways of driving our client against `BaseProducer`.
+    let pairs = Client::PEERS
+        .iter()
+        .flat_map(|peer| [(Client::RustBase, *peer), (Client::RustRecommended, *peer)])
+        .chain(
+            [
+                Client::RustThreaded,
+                Client::RustFuture,
+                Client::RustPermits,
+            ]
+            .map(|ours| (ours, Client::RustBase)),
+        )
+        .collect::<Vec<_>>();
     for case in throughput_cases {
-        for ours in case.clients.iter().filter(|c| c.client.is_ours()) {
-            for peer in Client::PEERS.iter().filter_map(|p| case.client(*p)) {
-                if ours.records_per_second > 0.0 && peer.records_per_second > 0.0 {
-                    rows.push(Ratio {
-                        role: case.role,
-                        case: case.label.clone(),
-                        ours: ours.label.clone(),
-                        peer: peer.label.clone(),
-                        ours_rate: ours.records_per_second,
-                        peer_rate: peer.records_per_second,
-                    });
-                }
+        for (ours, peer) in pairs
+            .iter()
+            .filter_map(|(o, p)| Some((case.client(*o)?, case.client(*p)?)))
+        {
+            if ours.records_per_second > 0.0 && peer.records_per_second > 0.0 {
+                rows.push(Ratio {
+                    role: case.role,
+                    case: case.label.clone(),
+                    ours: ours.label.clone(),
+                    peer: peer.label.clone(),
+                    ours_rate: ours.records_per_second,
+                    peer_rate: peer.records_per_second,
+                });
             }
         }
     }

@@ -39,12 +39,16 @@ fn a_tiny_matrix_runs_every_client_and_writes_tables_and_charts() {
     for (ours, peer) in [
         ("BaseProducer", "Java"),
         ("BaseProducer", "kafka-go"),
-        ("ThreadedProducer", "Java"),
-        ("FutureProducer", "kafka-go"),
         ("BaseProducer", "franz-go"),
+        ("ThreadedProducer recommended", "kafka-go"),
+        ("ThreadedProducer recommended", "franz-go"),
+        ("ThreadedProducer", "BaseProducer"),
+        ("FutureProducer", "BaseProducer"),
+        ("ThreadedProducer permits", "BaseProducer"),
         ("BaseConsumer", "Java"),
         ("BaseConsumer", "kafka-go"),
         ("BaseConsumer", "franz-go"),
+        ("BaseConsumer recommended", "franz-go"),
     ] {
         let row = ratios
             .iter()

@@ -122,6 +122,65 @@ pub fn producer_config(bootstrap: &str, settings: &ProducerSettings) -> ClientCo
 }
 // ANCHOR_END: producer_config
 
+// ANCHOR: recommended
+/// How much payload librdkafka may hold (queued + in flight) before `send`
+/// answers QueueFull: 16 MiB instead of the default 1 GiB. The default
+/// count limit (`queue.buffering.max.messages` = 100 000) lets 10 KB
+/// records fill a whole gigabyte: every record is copied into a fresh
+/// allocation (`rd_kafka_msg_new0`), so the client spends its time in
+/// page faults, and every record waits behind a gigabyte of others.
+/// Keep it above bandwidth × round trip of the link to the brokers.
+pub const QUEUE_KBYTES: u64 = 16 * 1024;
+
+/// Small records (up to about 1 KB), as fast as possible: librdkafka's
+/// batching defaults (1 MB batches, 10 000 records, `linger.ms` 5) already
+/// fill every request; only the queue is bounded in bytes.
+pub fn small_records() -> ProducerSettings {
+    ProducerSettings {
+        extra: vec![(
+            "queue.buffering.max.kbytes".into(),
+            QUEUE_KBYTES.to_string(),
+        )],
+        ..ProducerSettings::default()
+    }
+}
+
+/// Large records (several KB and up): the bounded queue, and
+/// `message.copy.max.bytes=0` so the batch refers to each payload instead
+/// of copying it once more into the request (librdkafka copies payloads
+/// up to this size, 64 KB by default, in `rdkafka_msgset_writer.c`).
+pub fn large_records() -> ProducerSettings {
+    let mut settings = small_records();
+    settings
+        .extra
+        .push(("message.copy.max.bytes".into(), "0".into()));
+    settings
+}
+
+/// Latency first, at a load the broker keeps up with: `linger.ms=1` (a
+/// batch waits at most 1 ms for company, yet still holds several records
+/// once there are thousands per second), and the bounded queue, so an
+/// overload shows up as back-pressure (QueueFull) rather than as seconds
+/// of queueing.
+pub fn low_latency() -> ProducerSettings {
+    ProducerSettings {
+        linger_ms: 1,
+        ..small_records()
+    }
+}
+
+/// The consumer side: librdkafka's defaults, except that a partition whose
+/// prefetch is full pauses for 10 ms, not a whole second
+/// (`fetch.queue.backoff.ms`), so small records are not read in bursts
+/// with idle seconds between them.
+pub fn fast_consumer() -> ConsumerSettings {
+    ConsumerSettings {
+        fetch_queue_backoff_ms: 10,
+        ..ConsumerSettings::default()
+    }
+}
+// ANCHOR_END: recommended
+
 /// The producer settings `print_effective` shows.
 pub const PRODUCER_KEYS: &[&str] = &[
     "linger.ms",
@@ -132,6 +191,7 @@ pub const PRODUCER_KEYS: &[&str] = &[
     "enable.idempotence",
     "queue.buffering.max.messages",
     "queue.buffering.max.kbytes",
+    "message.copy.max.bytes",
     "max.in.flight.requests.per.connection",
 ];
 

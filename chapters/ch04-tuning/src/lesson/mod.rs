@@ -21,7 +21,8 @@ pub mod send;
 pub use async_send::{run_future_window, run_permits};
 pub use config::{
     Acks, CONSUMER_KEYS, Compression, ConsumerSettings, PRODUCER_KEYS, ProducerSettings,
-    consumer_config, producer_config,
+    QUEUE_KBYTES, consumer_config, fast_consumer, large_records, low_latency, producer_config,
+    small_records,
 };
 pub use consume::run_consumer;
 pub use future::{run_future, sync_sends};

@@ -47,6 +47,10 @@ pub enum Client {
     /// `ThreadedProducer` from async code, a semaphore permit per record
     /// returned by the delivery callback (the lesson's `permit_loop`)
     RustPermits,
+    /// The page's recommended settings on top of the case's: producing,
+    /// `ThreadedProducer` with `small_records()` / `large_records()` (by
+    /// record size); consuming, `BaseConsumer` with `fast_consumer()`
+    RustRecommended,
     /// Kafka's `ProducerPerformance` / `ConsumerPerformance` (the Java client)
     JavaPerf,
     /// segmentio/kafka-go's `Writer` / `Reader`
@@ -57,21 +61,24 @@ pub enum Client {
 
 impl Client {
     /// Every producing client, ours first.
-    pub const PRODUCERS: [Client; 6] = [
+    pub const PRODUCERS: [Client; 8] = [
         Client::RustBase,
         Client::RustThreaded,
         Client::RustFuture,
+        Client::RustPermits,
+        Client::RustRecommended,
         Client::JavaPerf,
         Client::KafkaGo,
         Client::FranzGo,
     ];
     /// Our producer types.
-    pub const OURS: [Client; 5] = [
+    pub const OURS: [Client; 6] = [
         Client::RustBase,
         Client::RustThreaded,
         Client::RustFuture,
         Client::RustFutureWindow,
         Client::RustPermits,
+        Client::RustRecommended,
     ];
     /// The clients ours are compared with.
     pub const PEERS: [Client; 3] = [Client::JavaPerf, Client::KafkaGo, Client::FranzGo];
@@ -85,6 +92,8 @@ impl Client {
             (Client::RustFuture, _) => "FutureProducer",
             (Client::RustFutureWindow, _) => "FutureProducer window",
             (Client::RustPermits, _) => "ThreadedProducer permits",
+            (Client::RustRecommended, Role::Produce) => "ThreadedProducer recommended",
+            (Client::RustRecommended, Role::Consume) => "BaseConsumer recommended",
             (Client::JavaPerf, _) => "Java",
             (Client::KafkaGo, _) => "kafka-go",
             (Client::FranzGo, _) => "franz-go",
@@ -248,7 +257,8 @@ impl Programs {
             | Client::RustThreaded
             | Client::RustFuture
             | Client::RustFutureWindow
-            | Client::RustPermits => {
+            | Client::RustPermits
+            | Client::RustRecommended => {
                 let mut command = Command::new(&self.ours);
                 command.arg("child").arg(spec.to_json()?);
                 Ok(command)
