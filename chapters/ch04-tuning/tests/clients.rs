@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use ch04_tuning::lab::{PAYLOAD_SEED, payload};
 use ch04_tuning::lesson::{
-    Acks, Compression, ConsumerSettings, Load, Measured, ProducerSettings, run_base, run_consumer,
-    run_future, run_threaded,
+    Acks, Compression, ConsumerSettings, Load, Measured, ProducerSettings, fast_consumer,
+    large_records, low_latency, run_base, run_consumer, run_future, run_future_window, run_permits,
+    run_threaded, small_records,
 };
 use tutorial_lab::testing::{TestTopic, read_all, test_cluster, unique_name, within};
 
@@ -18,6 +19,8 @@ enum Kind {
     Base,
     Threaded,
     Future,
+    FutureWindow,
+    Permits,
 }
 
 /// One run of a lesson send loop (`record_size`-byte records), bounded by `LIMIT`.
@@ -40,6 +43,8 @@ async fn produce(
         };
         match kind {
             Kind::Future => run_future(&bootstrap, &topic, &settings, load).await,
+            Kind::FutureWindow => run_future_window(&bootstrap, &topic, &settings, load).await,
+            Kind::Permits => run_permits(&bootstrap, &topic, &settings, load).await,
             // The blocking loops run off the async runtime, as the lesson says.
             Kind::Base | Kind::Threaded => {
                 let value = value.clone();
@@ -79,6 +84,46 @@ async fn every_producer_type_delivers_every_record_once() {
         assert_eq!(records.len(), 3000, "{kind:?}");
         assert!(records.iter().all(|r| r.payload.len() == 100), "{kind:?}");
     }
+}
+
+#[tokio::test]
+async fn the_async_patterns_and_the_recommended_settings_deliver_every_record() {
+    // The two async patterns of async_send.rs with librdkafka's defaults,
+    // and the recommended settings of config.rs with ThreadedProducer (as
+    // the page recommends), each on a fresh topic, every record read back.
+    let cluster = test_cluster();
+    let runs = [
+        (Kind::Permits, ProducerSettings::default(), 100),
+        (Kind::FutureWindow, ProducerSettings::default(), 100),
+        (Kind::Threaded, small_records(), 1000),
+        (Kind::Threaded, large_records(), 10_000),
+        (Kind::Threaded, low_latency(), 1000),
+    ];
+    for (kind, settings, size) in runs {
+        let topic = TestTopic::create(&cluster, "ch04-recommended", 3, 1).await;
+        let result = produce(&topic.name, 2000, size, &settings, kind)
+            .await
+            .unwrap_or_else(|e| panic!("{kind:?} {settings:?}: {e:#}"));
+        assert_eq!(result.records, 2000, "{kind:?} {settings:?}");
+        assert!(result.latency.is_some(), "{kind:?}: no latencies");
+        let records = read_all(&cluster, &topic.name, 2000, LIMIT).await;
+        assert_eq!(records.len(), 2000, "{kind:?} {settings:?}");
+        assert!(records.iter().all(|r| r.payload.len() == size), "{kind:?}");
+    }
+    // The recommended consumer reads them all too.
+    let topic = TestTopic::create(&cluster, "ch04-recommended-read", 3, 1).await;
+    produce(&topic.name, 2000, 100, &small_records(), Kind::Threaded)
+        .await
+        .unwrap();
+    let (bootstrap, name) = (cluster.bootstrap_servers().to_string(), topic.name.clone());
+    let group = unique_name("ch04-recommended");
+    let read = tokio::task::spawn_blocking(move || {
+        run_consumer(&bootstrap, &name, &group, 2000, &fast_consumer())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(read.records, 2000);
 }
 
 #[tokio::test]
