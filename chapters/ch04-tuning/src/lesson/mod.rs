@@ -2,13 +2,17 @@
 //!
 //! - [`config`]: the knobs — batching (`linger.ms`, `batch.size`,
 //!   `batch.num.messages`), `compression.type`, `acks`, the client queue
-//!   (`queue.buffering.max.*`), and the consumer's fetch and prefetch settings;
+//!   (`queue.buffering.max.*`), the consumer's fetch and prefetch settings,
+//!   and the recommended settings per workload;
 //! - [`measure`]: what a run measures (throughput, send → delivery latency);
 //! - [`send`]: the send loops of `BaseProducer` and `ThreadedProducer` —
 //!   QueueFull answered by serving reports and retrying, every other error
 //!   surfaced, the queue drained before `flush`;
 //! - [`future`]: `FutureProducer` with thousands of deliveries in flight, and
 //!   the synchronous-send trap;
+//! - [`async_send`]: sending at full speed from async code — a semaphore
+//!   permit per record returned by `ThreadedProducer`'s delivery callback,
+//!   or `FutureProducer` with the task's own bounded `FuturesUnordered`;
 //! - [`consume`]: the consume loop.
 
 pub mod async_send;
