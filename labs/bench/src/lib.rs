@@ -19,12 +19,16 @@
 //! - [`report`]: medians, spreads, ratios, markdown and JSON;
 //! - [`chart`]: the SVG charts of the book;
 //! - [`child`]: what `bench-lab child '<RunSpec>'` does in the child;
+//! - [`e2e`]: `bench-lab e2e`, the latency price of consumer settings
+//!   (CreateTime → poll at a fixed rate; our client only, uses
+//!   [`report::median`]);
 //! - [`link`]: `bench-lab link`, `linger.ms` over a link with a real round
 //!   trip (our client only, in this process; uses [`report::median`]).
 
 pub mod chart;
 pub mod child;
 pub mod clients;
+pub mod e2e;
 pub mod link;
 pub mod plan;
 pub mod report;

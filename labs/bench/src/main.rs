@@ -51,6 +51,13 @@ enum Command {
         #[command(flatten)]
         link: LinkArgs,
     },
+    /// The latency price of consumer settings: CreateTime → poll at a fixed rate (our client)
+    E2e {
+        #[command(flatten)]
+        brokers: BrokerArgs,
+        #[command(flatten)]
+        args: bench_lab::e2e::E2eArgs,
+    },
     /// Redraw the charts from a saved bench report (JSON)
     Charts {
         /// target/bench-lab/bench-full.json, written by a full bench run
@@ -131,6 +138,10 @@ async fn main() -> ExitCode {
             charts_dir,
         } => bench(&brokers, &plan, &out_dir, charts_dir.as_deref()).await,
         Command::Charts { report, dir } => redraw(&report, &dir),
+        Command::E2e { brokers, args } => match brokers.connect() {
+            Ok(cluster) => bench_lab::e2e::run(&cluster, &args).await,
+            Err(error) => Err(error.into()),
+        },
         Command::Link { brokers, link } => match brokers.connect() {
             Ok(cluster) => bench_lab::link::run(&cluster, &link).await.map(drop),
             Err(error) => Err(error.into()),

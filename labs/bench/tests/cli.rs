@@ -135,3 +135,30 @@ fn the_link_bench_prints_one_row_per_configuration() {
         "linger.ms=50 batches far more than 0: {per_request:?}\n{output}"
     );
 }
+
+#[test]
+fn the_consumer_latency_bench_prints_one_row_per_configuration() {
+    // Every record is read (the run fails otherwise) and each setting gets
+    // a row with its p50 and p99. The latencies themselves are
+    // measurements (附录 E), not asserted.
+    let cluster = test_cluster();
+    let mut command = binary();
+    command
+        .args(["e2e", "--brokers", cluster.bootstrap_servers()])
+        .args(["--rate", "500", "--seconds", "1", "--runs", "1"]);
+    let (status, output) = run(command, Duration::from_secs(240));
+    assert!(status.success(), "{output}");
+    let rows: Vec<(String, f64, f64)> = output
+        .lines()
+        .filter(|line| line.starts_with("librdkafka defaults") || line.starts_with("f"))
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let [.., p50, p99] = fields.as_slice() else {
+                return None;
+            };
+            Some((line.to_string(), p50.parse().ok()?, p99.parse().ok()?))
+        })
+        .collect();
+    assert_eq!(rows.len(), 4, "{output}");
+    assert!(rows.iter().all(|(_, p50, p99)| p50 <= p99), "{rows:?}");
+}
