@@ -16,7 +16,7 @@ use clap::Subcommand;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::paths;
+use crate::{paths, secure};
 
 /// The pinned Kafka version. Keep in step with `xtask/kafka/pom.xml` and the
 /// image tag in `docker-compose.yml` (a unit test below checks both).
@@ -39,13 +39,23 @@ pub enum KafkaCommand {
         /// Number of nodes: 1 (clients on localhost:9092) or 3 (localhost:9092,9094,9096)
         #[arg(long, default_value_t = 1, value_parser = parse_nodes)]
         nodes: u8,
+        /// Start the separate secured node of chapter 四.6 instead (SASL_SSL on localhost:9392,
+        /// SCRAM-SHA-512 users, ACLs); the plain cluster is left alone
+        #[arg(long, conflicts_with = "nodes")]
+        secure: bool,
     },
     /// Stop exactly the broker processes `up` started
     Down {
         /// Also delete the cluster's data (topics, offsets) under target/kafka
         #[arg(long)]
         clean: bool,
+        /// Stop the secured node of `up --secure` instead (the plain cluster is left alone)
+        #[arg(long)]
+        secure: bool,
     },
+    /// Write the secured node's certificates, passwords and configuration without starting
+    /// it, for `docker compose --profile secure up -d kafka-secure`
+    SecureFiles,
     /// Show the cluster started by `up`: processes, ports, brokers, controller quorum
     Status,
     /// Print the end of a node's server log
@@ -80,8 +90,17 @@ fn parse_nodes(value: &str) -> Result<u8, String> {
 
 pub fn run(command: KafkaCommand) -> Result<ExitCode> {
     match command {
-        KafkaCommand::Up { nodes } => up(nodes).map(|_| ExitCode::SUCCESS),
-        KafkaCommand::Down { clean } => down(clean).map(|_| ExitCode::SUCCESS),
+        KafkaCommand::Up {
+            secure: true,
+            nodes: _,
+        } => secure::up().map(|_| ExitCode::SUCCESS),
+        KafkaCommand::Up { nodes, .. } => up(nodes).map(|_| ExitCode::SUCCESS),
+        KafkaCommand::Down {
+            clean,
+            secure: true,
+        } => secure::down(clean).map(|_| ExitCode::SUCCESS),
+        KafkaCommand::Down { clean, .. } => down(clean).map(|_| ExitCode::SUCCESS),
+        KafkaCommand::SecureFiles => secure::files_for_docker().map(|_| ExitCode::SUCCESS),
         KafkaCommand::Status => status(),
         KafkaCommand::Logs { node, lines } => logs(node, lines).map(|_| ExitCode::SUCCESS),
         KafkaCommand::Tool { name, args } => tool(&name, &args),
@@ -277,7 +296,7 @@ fn prepare_storage(nodes: u8, java: &Path, libs: &Path) -> Result<()> {
     Ok(())
 }
 
-fn random_cluster_id(java: &Path, libs: &Path) -> Result<String> {
+pub(crate) fn random_cluster_id(java: &Path, libs: &Path) -> Result<String> {
     let output = java_command(java, libs, "kafka.tools.StorageTool")
         .arg("random-uuid")
         .output()?;
@@ -338,7 +357,7 @@ fn server_properties(node: u8, nodes: u8, dir: &Path) -> String {
     )
 }
 
-fn server_log4j(dir: &Path) -> String {
+pub(crate) fn server_log4j(dir: &Path) -> String {
     format!(
         "status = warn\n\
          appender.file.type = File\n\
@@ -363,15 +382,22 @@ fn pids_of(children: &[(u8, Child)]) -> Vec<(u8, u32)> {
     children.iter().map(|(n, c)| (*n, c.id())).collect()
 }
 
+/// The JVM options of every node (the secured one included).
+pub(crate) fn jvm_args() -> Vec<String> {
+    vec![
+        format!("-Xms{HEAP}"),
+        format!("-Xmx{HEAP}"),
+        "-XX:+UseG1GC".into(),
+        "-Djava.awt.headless=true".into(),
+    ]
+}
+
 fn spawn_node(node: u8, java: &Path, libs: &Path) -> Result<Child> {
     let dir = node_dir(node);
     let stdout = fs::File::create(dir.join("stdout.log"))?;
     let stderr = stdout.try_clone()?;
     let child = Command::new(java)
-        .arg(format!("-Xms{HEAP}"))
-        .arg(format!("-Xmx{HEAP}"))
-        .arg("-XX:+UseG1GC")
-        .arg("-Djava.awt.headless=true")
+        .args(jvm_args())
         .arg(format!(
             "-Dlog4j2.configurationFile={}",
             dir.join("log4j2.properties").display()
@@ -489,11 +515,15 @@ fn read_pid(node: u8) -> Option<u32> {
 /// (its command line names this node's config), so a recycled pid is never
 /// signalled.
 fn is_our_broker(pid: u32, node: u8) -> bool {
+    is_kafka_process(pid, &node_dir(node).join("server.properties"))
+}
+
+/// True if `pid` is alive and is a Kafka broker started with `config`.
+pub(crate) fn is_kafka_process(pid: u32, config: &Path) -> bool {
     let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
         return false;
     };
     let cmdline = String::from_utf8_lossy(&cmdline);
-    let config = node_dir(node).join("server.properties");
     if !(cmdline.contains("kafka.Kafka") && cmdline.contains(&*config.to_string_lossy())) {
         return false;
     }
@@ -546,18 +576,30 @@ pub fn down(clean: bool) -> Result<()> {
 /// SIGTERM (a controlled shutdown), then SIGKILL whatever is left after
 /// [`STOP_TIMEOUT`].
 fn stop_pids(pids: &[(u8, u32)]) {
-    for &(_, pid) in pids {
-        let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+    let named: Vec<(String, u32)> = pids
+        .iter()
+        .map(|&(node, pid)| (format!("node {node}"), pid))
+        .collect();
+    stop_processes(&named, |pid| {
+        pids.iter()
+            .any(|&(node, p)| p == pid && is_our_broker(pid, node))
+    });
+}
+
+/// SIGTERM to each `(name, pid)`, then SIGKILL to whichever `alive` still
+/// reports after [`STOP_TIMEOUT`]; reaps them.
+pub(crate) fn stop_processes(pids: &[(String, u32)], alive: impl Fn(u32) -> bool) {
+    for (_, pid) in pids {
+        let _ = kill(Pid::from_raw(*pid as i32), Signal::SIGTERM);
     }
     let deadline = Instant::now() + STOP_TIMEOUT;
-    while Instant::now() < deadline && pids.iter().any(|&(n, p)| is_our_broker(p, n)) {
+    while Instant::now() < deadline && pids.iter().any(|(_, p)| alive(*p)) {
         thread::sleep(Duration::from_millis(200));
     }
-    for &(node, pid) in pids {
-        if is_our_broker(pid, node) {
-            eprintln!(
-                "node {node} (pid {pid}) ignored SIGTERM for {STOP_TIMEOUT:?}; sending SIGKILL"
-            );
+    for (name, pid) in pids {
+        let pid = *pid;
+        if alive(pid) {
+            eprintln!("{name} (pid {pid}) ignored SIGTERM for {STOP_TIMEOUT:?}; sending SIGKILL");
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
         }
     }
@@ -580,7 +622,11 @@ fn status() -> Result<ExitCode> {
             ),
             Err(_) => println!("Nothing answers on {default}."),
         }
-        return Ok(ExitCode::FAILURE);
+        return Ok(if secure::status() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     };
     let cluster_id = fs::read_to_string(layout_dir(nodes).join("cluster-id")).unwrap_or_default();
     println!(
@@ -620,6 +666,7 @@ fn status() -> Result<ExitCode> {
             "--status".into(),
         ],
     )?;
+    secure::status();
     Ok(code)
 }
 

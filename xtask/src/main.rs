@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's own commands.
 //!
 //! - `kafka up|down|status|logs|tool`: a real Apache Kafka broker (or three),
-//!   run with `java` from Maven Central artifacts; no Docker needed.
+//!   run with `java` from Maven Central artifacts; no Docker needed;
+//!   `kafka up --secure`: the separate TLS + SCRAM + ACL node of 四.6.
 //! - `test`: every check the project makes, ending in a pass/fail summary.
 //! - `tour`: run the chapters in order against a broker.
 //! - `book`: build (or serve) the mdBook.
@@ -13,6 +14,7 @@ mod book_checks;
 mod kafka;
 mod paths;
 mod quickstart;
+mod secure;
 mod test;
 mod tour;
 
