@@ -768,3 +768,182 @@ mod tests {
         assert!(text.contains("transaction.state.log.min.isr=2\n"));
     }
 }
+
+/// Nothing open by accident: every listener xtask configures, and every port
+/// docker-compose.yml publishes, is on the loopback interface.
+#[cfg(test)]
+mod exposure {
+    use super::*;
+    use crate::secure::{self, Host};
+
+    /// `(name, host, port)` of each entry of `key=NAME://host:port,...`.
+    fn listeners(properties: &str, key: &str) -> Vec<(String, String, u16)> {
+        let line = properties
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key} in\n{properties}"));
+        parse_listeners(line)
+    }
+
+    fn parse_listeners(list: &str) -> Vec<(String, String, u16)> {
+        list.split(',')
+            .map(|entry| {
+                let (name, address) = entry.trim().split_once("://").expect("NAME://host:port");
+                let (host, port) = address.rsplit_once(':').expect("host:port");
+                (
+                    name.to_string(),
+                    host.to_string(),
+                    port.parse().expect("port"),
+                )
+            })
+            .collect()
+    }
+
+    fn is_loopback(host: &str) -> bool {
+        matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+    }
+
+    #[test]
+    fn every_listener_xtask_configures_is_loopback_only() {
+        let mut configs = vec![(
+            "1 node".to_string(),
+            server_properties(1, 1, Path::new("/x")),
+        )];
+        for node in 1..=3 {
+            configs.push((
+                format!("node {node} of 3"),
+                server_properties(node, 3, Path::new("/x")),
+            ));
+        }
+        configs.push((
+            "secured node".into(),
+            secure::server_properties(Host::Local, "pw"),
+        ));
+        for (what, text) in &configs {
+            for key in ["listeners", "advertised.listeners"] {
+                for (name, host, _) in listeners(text, key) {
+                    assert!(is_loopback(&host), "{what}: {key} {name} binds {host}");
+                }
+            }
+            let voters = text
+                .lines()
+                .find_map(|l| l.strip_prefix("controller.quorum.voters="))
+                .expect("voters");
+            assert!(
+                voters.split(',').all(|v| v.contains("@localhost:")),
+                "{what}: {voters}"
+            );
+        }
+        let secure = listeners(&configs.last().unwrap().1, "listeners");
+        assert_eq!(
+            secure,
+            vec![
+                (
+                    "SASL_SSL".into(),
+                    "localhost".into(),
+                    kafka_layout::ports::secure_client()
+                ),
+                (
+                    "CONTROLLER".into(),
+                    "localhost".into(),
+                    kafka_layout::ports::secure_controller()
+                ),
+            ]
+        );
+    }
+
+    fn compose() -> serde_norway::Value {
+        let text = fs::read_to_string(paths::workspace().join("docker-compose.yml"))
+            .expect("docker-compose.yml");
+        serde_norway::from_str(&text).expect("docker-compose.yml is YAML")
+    }
+
+    #[test]
+    fn compose_publishes_every_port_on_loopback_and_advertises_localhost() {
+        let compose = compose();
+        let services = compose["services"].as_mapping().expect("services");
+        assert!(services.len() >= 5, "kafka, kafka-1..3, kafka-secure");
+        for (name, service) in services {
+            let name = name.as_str().unwrap_or_default();
+            let ports = service["ports"].as_sequence().expect("ports");
+            for port in ports {
+                let port = port.as_str().expect("a \"host:port:port\" string");
+                let parts: Vec<&str> = port.split(':').collect();
+                assert_eq!(
+                    parts.len(),
+                    3,
+                    "{name}: `{port}` must name the host address"
+                );
+                assert_eq!(
+                    parts[0], "127.0.0.1",
+                    "{name}: `{port}` is published on every interface"
+                );
+            }
+            // Clients on the host are told `localhost`; only a listener for
+            // the Docker network (never published) may name a container.
+            if let Some(advertised) = service["environment"]["KAFKA_ADVERTISED_LISTENERS"].as_str()
+            {
+                let published: Vec<u16> = ports
+                    .iter()
+                    .filter_map(|p| p.as_str()?.rsplit(':').next()?.parse().ok())
+                    .collect();
+                for (listener, host, port) in parse_listeners(advertised) {
+                    assert!(
+                        host == "localhost" || !published.contains(&port),
+                        "{name}: {listener} advertises {host}:{port}, which is published"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn compose_secure_profile_runs_what_xtask_writes() {
+        let compose = compose();
+        let service = &compose["services"]["kafka-secure"];
+        assert_eq!(service["profiles"][0].as_str(), Some("secure"));
+        assert_eq!(service["ports"][0].as_str(), Some("127.0.0.1:9392:9392"));
+        assert_eq!(
+            service["volumes"][0].as_str(),
+            Some("./target/kafka/secure:/secure:ro"),
+            "the directory `kafka secure-files` writes (kafka_layout::secure::dir at the default base)"
+        );
+        let command: Vec<&str> = service["command"]
+            .as_sequence()
+            .expect("command")
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        assert_eq!(command, ["sh", "/secure/docker/start.sh"]);
+        // The container's configuration is xtask's, with container paths: the
+        // same listener port, advertised as localhost; the TLS files under /secure.
+        let docker = secure::server_properties(Host::Docker, "pw");
+        let advertised = listeners(&docker, "advertised.listeners");
+        assert_eq!(
+            advertised,
+            vec![(
+                "SASL_SSL".into(),
+                "localhost".into(),
+                kafka_layout::ports::secure_client()
+            )]
+        );
+        assert!(docker.contains("ssl.keystore.location=/secure/broker.pem\n"));
+        assert!(docker.contains("ssl.truststore.location=/secure/ca.pem\n"));
+        let local = secure::server_properties(Host::Local, "pw");
+        let same = |text: &str| {
+            text.lines()
+                .filter(|l| {
+                    !l.contains("location=")
+                        && !l.starts_with("listeners=")
+                        && !l.starts_with("log.dirs=")
+                })
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            same(&docker),
+            same(&local),
+            "the container runs xtask's configuration"
+        );
+    }
+}

@@ -3,7 +3,9 @@
 //! fmt → clippy → the tests against one broker → the quickstart, built and
 //! run as a reader would, on the same broker → the tests that need three
 //! brokers (`#[ignore]`d in the first phase, run here with `--ignored`) →
-//! the book. Brokers this command started are stopped at the end, whatever
+//! the tests that need the secured node of 四.6 (named `secure_node_*`,
+//! skipped by name in the broker phases, run here by name with the node
+//! that `kafka up --secure` starts) → the book. Brokers this command started are stopped at the end, whatever
 //! happened. The last line is the summary: `xtask test: N passed, M failed`.
 
 use std::io::{BufRead, BufReader};
@@ -12,7 +14,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{book, kafka, paths, quickstart};
+use crate::{book, kafka, paths, quickstart, secure};
+
+/// Tests whose names start with this need the secured node (四.6): the
+/// broker phases skip them (`--skip`), the secured-node phase runs exactly
+/// them. A name filter rather than `#[ignore]`, which already means
+/// "needs three brokers".
+const SECURE_TESTS: &str = "secure_node_";
 
 #[derive(clap::Args)]
 pub struct TestArgs {}
@@ -31,6 +39,7 @@ struct Counts {
     passed: u32,
     failed: u32,
     ignored: u32,
+    filtered: u32,
 }
 
 pub fn run(_args: &TestArgs) -> Result<ExitCode> {
@@ -53,18 +62,23 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
     // librdkafka into the target directory it shares.
     let mut single = with_brokers(1, &["tests, 1 broker", "quickstart"], |bootstrap| {
         vec![
-            test_phase("tests, 1 broker", bootstrap, &[]),
+            test_phase(
+                "tests, 1 broker",
+                bootstrap,
+                &["--workspace", "--", "--skip", SECURE_TESTS],
+            ),
             quickstart_phase(bootstrap),
         ]
     });
     let three_node_tests = single[0].counts.map(|c| c.ignored).unwrap_or(0);
+    let secure_node_tests = single[0].counts.map(|c| c.filtered).unwrap_or(0);
     phases.append(&mut single);
 
     let mut three = with_brokers(3, &["tests, 3 brokers"], |bootstrap| {
         vec![test_phase(
             "tests, 3 brokers",
             bootstrap,
-            &["--", "--ignored"],
+            &["--workspace", "--", "--ignored", "--skip", SECURE_TESTS],
         )]
     })
     .remove(0);
@@ -78,6 +92,7 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
         );
     }
     phases.push(three);
+    phases.push(secure_phase(secure_node_tests));
 
     let started = Instant::now();
     let book_result = book::build_and_check(false);
@@ -151,7 +166,7 @@ fn test_phase(name: &'static str, bootstrap: &str, extra: &[&str]) -> Phase {
     println!("\n==> {name}");
     let started = Instant::now();
     // --no-fail-fast: one failing test binary must not hide the others.
-    let mut args = vec!["test", "--workspace", "--locked", "--no-fail-fast"];
+    let mut args = vec!["test", "--locked", "--no-fail-fast"];
     args.extend_from_slice(extra);
     let mut command = cargo(&args);
     command.env("KAFKA_BROKERS", bootstrap);
@@ -171,6 +186,44 @@ fn test_phase(name: &'static str, bootstrap: &str, extra: &[&str]) -> Phase {
             note: format!("{e:#}"),
         },
     }
+}
+
+/// The `secure_node_*` tests, with the secured node started (and stopped
+/// again) if it is not running. `expected` is how many the 1-broker phase
+/// skipped by name: every one of them must run here.
+fn secure_phase(expected: u32) -> Phase {
+    const NAME: &str = "tests, secured node";
+    println!("\n==> secured node (kafka up --secure) for: {NAME}");
+    let started = Instant::now();
+    let ours = secure::running_pid().is_none();
+    if ours && let Err(e) = secure::up() {
+        return Phase {
+            name: NAME,
+            ok: false,
+            counts: None,
+            elapsed: started.elapsed(),
+            note: format!("the secured node did not start: {e:#}"),
+        };
+    }
+    let mut phase = test_phase(
+        NAME,
+        &kafka_layout::secure::bootstrap(),
+        &["-p", "ch04-security", "--", SECURE_TESTS],
+    );
+    if ours && let Err(e) = secure::down(false) {
+        eprintln!("warning: stopping the secured node failed: {e:#}");
+    }
+    phase.elapsed = started.elapsed();
+    if let Some(counts) = phase.counts
+        && counts.passed + counts.failed != expected
+    {
+        phase.ok = false;
+        phase.note = format!(
+            "{} tests ran but the first phase set {expected} aside for the secured node",
+            counts.passed + counts.failed
+        );
+    }
+    phase
 }
 
 /// The quickstart built and run as a reader would (see `quickstart.rs`);
@@ -217,6 +270,7 @@ fn run_cargo_test(mut command: Command) -> Result<(Counts, bool, String)> {
             counts.passed += result.passed;
             counts.failed += result.failed;
             counts.ignored += result.ignored;
+            counts.filtered += result.filtered;
         }
         if let Some(name) = line
             .strip_prefix("test ")
@@ -256,6 +310,7 @@ fn parse_result_line(line: &str) -> Option<Counts> {
             "passed" => counts.passed = n,
             "failed" => counts.failed = n,
             "ignored" => counts.ignored = n,
+            "filtered" => counts.filtered = n,
             _ => {}
         }
     }
@@ -382,7 +437,8 @@ fn print_summary(phases: &[Phase]) -> ExitCode {
         }
     }
     println!(
-        "(`ignored` in the 1-broker phase are the tests that need three brokers: the next phase runs them)"
+        "(`ignored` in the 1-broker phase are the tests that need three brokers: the next phase runs them;\n \
+         the `{SECURE_TESTS}*` tests are skipped by name there and run in the secured-node phase)"
     );
     let failed_phases = phases.iter().filter(|p| !p.ok).count() as u32;
     let failed = total.failed.max(failed_phases);
@@ -405,6 +461,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!((c.passed, c.failed, c.ignored), (7, 0, 2));
+        let c = parse_result_line(
+            "test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 6 filtered out; finished in 1.02s",
+        )
+        .unwrap();
+        assert_eq!(c.filtered, 6);
         let c = parse_result_line(
             "test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out",
         )
