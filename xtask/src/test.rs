@@ -248,6 +248,7 @@ fn quickstart_phase(bootstrap: &str) -> Phase {
             passed: (report.checks.len() - failed.len()) as u32,
             failed: failed.len() as u32,
             ignored: 0,
+            filtered: 0,
         }),
         elapsed: started.elapsed(),
         note: note.trim_start().to_string(),
