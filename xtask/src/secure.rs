@@ -166,6 +166,7 @@ fn write_private(path: &Path, contents: &str) -> Result<()> {
     Ok(())
 }
 
+// ANCHOR: certificates
 /// A CA valid for 30 days and a broker certificate for `localhost` signed
 /// by it: `ca.pem` (certificate only) and `broker.pem` (the broker's private
 /// key, then its certificate and the CA's: Kafka's PEM keystore format).
@@ -217,6 +218,7 @@ fn write_certificates(dir: &Path) -> Result<()> {
     )?;
     Ok(())
 }
+// ANCHOR_END: certificates
 
 /// The admin's client settings for the Kafka tools (`--command-config`).
 fn admin_properties(host: Host, admin_password: &str) -> String {
@@ -482,7 +484,7 @@ fn is_ours(pid: u32) -> bool {
 }
 
 fn stop(pid: u32) {
-    kafka::stop_processes(&[("the secured node".to_string(), pid)], |p| is_ours(p));
+    kafka::stop_processes(&[("the secured node".to_string(), pid)], is_ours);
 }
 
 /// Stops the secured node; `clean` also deletes its files (certificates,
