@@ -455,6 +455,39 @@ fn print_summary(phases: &[Phase]) -> ExitCode {
 mod tests {
     use super::*;
 
+    /// `--skip`/the filter match substrings: a test that merely contains
+    /// the marker would move between phases by accident.
+    #[test]
+    fn only_secured_node_tests_contain_the_marker() {
+        fn visit(dir: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() && !path.ends_with("target") {
+                    visit(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    for line in text.lines() {
+                        let Some(rest) = line.trim_start().split("fn ").nth(1) else {
+                            continue;
+                        };
+                        let name: String = rest
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        if name.contains(SECURE_TESTS) && !name.starts_with(SECURE_TESTS) {
+                            out.push(format!("{}: {name}", path.display()));
+                        }
+                    }
+                }
+            }
+        }
+        let mut wrong = Vec::new();
+        for dir in ["chapters", "labs", "shared"] {
+            visit(&paths::workspace().join(dir), &mut wrong);
+        }
+        assert!(wrong.is_empty(), "rename these: {wrong:?}");
+    }
+
     #[test]
     fn parses_cargo_test_result_lines() {
         let c = parse_result_line(

@@ -97,7 +97,7 @@ fn connect_names_the_missing_variable() {
 }
 
 #[test]
-fn without_the_secure_node_it_says_how_to_start_it() {
+fn without_the_secured_node_it_says_how_to_start_it() {
     // Another port base: a layout where no secured node was ever started.
     let mut command = binary();
     command.env("KAFKA_PORT_BASE", "29092");
