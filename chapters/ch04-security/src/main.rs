@@ -54,6 +54,9 @@ enum Step {
         /// Bytes per record
         #[arg(long, default_value_t = 512)]
         size: usize,
+        /// Rounds (the order of plaintext and TLS alternates; the rounds are added up)
+        #[arg(long, default_value_t = 2)]
+        rounds: u32,
     },
 }
 
@@ -86,7 +89,11 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Step::Demo) {
         Step::Demo => demo(&node, cli.records).await,
         Step::Connect => unreachable!("handled above"),
-        Step::Bench { records, size } => run_bench(&node, &cli.brokers, records, size).await,
+        Step::Bench {
+            records,
+            size,
+            rounds,
+        } => run_bench(&node, &cli.brokers, records, size, rounds).await,
     };
     tutorial_support::exit_code(result)
 }
@@ -296,6 +303,7 @@ async fn run_bench(
     brokers: &BrokerArgs,
     records: u64,
     size: usize,
+    rounds: u32,
 ) -> Result<()> {
     let cluster = brokers.connect()?;
     cluster.require_real("the TLS cost benchmark (it measures real brokers)")?;
@@ -303,35 +311,63 @@ async fn run_bench(
     plain.set("bootstrap.servers", cluster.bootstrap_servers());
     let tls = secure_config(&node.login(ADMIN)?);
     println!(
-        "{records} records of {size} B, acks=all, linger.ms=5, no compression, one partition;\n\
-         plaintext: {} — SASL_SSL: {} (TLS 1.3 + SCRAM-SHA-512)\n",
+        "{records} records of {size} B per measurement, acks=all, linger.ms=5, no compression, \
+         one partition, {rounds} round(s);\n\
+         plaintext: {} — SASL_SSL: {} (TLS + SCRAM-SHA-512)\n",
         cluster.bootstrap_servers(),
         node.bootstrap
     );
-    let mut results = Vec::new();
-    for (label, config) in [("plaintext", plain), ("sasl_ssl", tls)] {
-        let topic = unique_name(&format!("secure-bench-{label}"));
-        create_topic(&config, &topic, 1)
+    // Warm up both brokers (JIT) and both client paths, uncounted.
+    for config in [&plain, &tls] {
+        let topic = unique_name("secure-bench-warmup");
+        create_topic(config, &topic, 1)
             .await
             .map_err(|code| anyhow::anyhow!("creating {topic}: {code:?}"))?;
-        let (c, t) = (config.clone(), topic.clone());
-        let produced =
-            tokio::task::spawn_blocking(move || bench::produce(&c, &t, records, size)).await??;
-        let (c, t) = (config.clone(), topic.clone());
-        let consumed =
-            tokio::task::spawn_blocking(move || bench::consume(&c, &t, records)).await??;
-        for (side, m) in [("producer", produced), ("consumer", consumed)] {
-            println!(
-                "  {label:<9} {side:<8} {:>9.0} records/s  {:>6.2} CPU s per million records",
-                m.records_per_second(),
-                m.cpu_per_million()
-            );
-        }
-        results.push((label, produced, consumed));
+        let (c, t, n) = (config.clone(), topic.clone(), (records / 5).max(1));
+        tokio::task::spawn_blocking(move || {
+            bench::produce(&c, &t, n, size).and_then(|_| bench::consume(&c, &t, n))
+        })
+        .await??;
     }
-    let (_, plain_p, plain_c) = results[0];
-    let (_, tls_p, tls_c) = results[1];
-    println!();
+    println!(
+        "(warm-up done: {} records each way per listener, not counted)",
+        (records / 5).max(1)
+    );
+    // Alternate the order each round, so neither side always runs first
+    // on a warmer (or busier) machine; add up the rounds.
+    let mut totals = [[bench::Measured::default(); 2]; 2]; // [plaintext, tls][producer, consumer]
+    for round in 1..=rounds {
+        let order = if round % 2 == 1 { [0, 1] } else { [1, 0] };
+        for side in order {
+            let (label, config) = if side == 0 {
+                ("plaintext", &plain)
+            } else {
+                ("sasl_ssl", &tls)
+            };
+            let topic = unique_name(&format!("secure-bench-{label}"));
+            create_topic(config, &topic, 1)
+                .await
+                .map_err(|code| anyhow::anyhow!("creating {topic}: {code:?}"))?;
+            let (c, t) = (config.clone(), topic.clone());
+            let produced =
+                tokio::task::spawn_blocking(move || bench::produce(&c, &t, records, size))
+                    .await??;
+            let (c, t) = (config.clone(), topic.clone());
+            let consumed =
+                tokio::task::spawn_blocking(move || bench::consume(&c, &t, records)).await??;
+            for (which, m) in [("producer", produced), ("consumer", consumed)] {
+                println!(
+                    "  round {round} {label:<9} {which:<8} {:>9.0} records/s  {:>6.2} CPU s per million records",
+                    m.records_per_second(),
+                    m.cpu_per_million()
+                );
+            }
+            totals[side][0].add(produced);
+            totals[side][1].add(consumed);
+        }
+    }
+    let [[plain_p, plain_c], [tls_p, tls_c]] = totals;
+    println!("\nall rounds added up:");
     for (side, plain, tls) in [("producer", plain_p, tls_p), ("consumer", plain_c, tls_c)] {
         let throughput = tls.records_per_second() / plain.records_per_second();
         let cpu = tls.cpu_per_million() / plain.cpu_per_million();

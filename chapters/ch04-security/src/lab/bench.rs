@@ -21,7 +21,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 /// One measured side (producer or consumer, over one listener).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Measured {
     pub records: u64,
     pub wall: Duration,
@@ -29,6 +29,13 @@ pub struct Measured {
 }
 
 impl Measured {
+    /// Adds another run of the same side (rounds are summed, not averaged).
+    pub fn add(&mut self, other: Measured) {
+        self.records += other.records;
+        self.wall += other.wall;
+        self.cpu += other.cpu;
+    }
+
     pub fn records_per_second(&self) -> f64 {
         self.records as f64 / self.wall.as_secs_f64().max(1e-9)
     }
