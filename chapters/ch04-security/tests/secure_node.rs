@@ -180,21 +180,49 @@ async fn secure_node_user_without_acls_writes_and_reads_nothing_until_granted() 
     let produced = produce_counted(&idempotent, &topic, 2).await;
     assert_eq!(produced.delivered, 2, "{:?}", produced.error);
     // …but a transactional id is a resource of its own, with its own ACL.
-    let mut transactional = alice.clone();
-    transactional.set("transactional.id", unique_name("secure-test-tx"));
-    let producer: rdkafka::producer::BaseProducer = transactional.create().expect("producer");
-    let error = tokio::task::spawn_blocking(move || {
-        use rdkafka::producer::Producer;
-        producer.init_transactions(Duration::from_secs(30))
-    })
-    .await
-    .expect("init_transactions thread")
-    .expect_err("no ACL on the transactional id");
+    let transactional_id = unique_name("secure-test-tx");
+    let error = init_transactions(&alice, &transactional_id)
+        .await
+        .expect_err("no ACL on the transactional id");
     assert_eq!(
         error.rdkafka_error_code(),
         Some(RDKafkaErrorCode::TransactionalIdAuthorizationFailed),
         "{error}"
     );
+    acls::grant(
+        &node,
+        ALICE,
+        &["Write"],
+        &[Resource::TransactionalId(&transactional_id)],
+    )
+    .await
+    .expect("grant on the transactional id");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match init_transactions(&alice, &transactional_id).await {
+            Ok(()) => break,
+            Err(error) if std::time::Instant::now() > deadline => {
+                panic!("init_transactions after the grant: {error}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+}
+
+/// A fresh transactional producer's `init_transactions` (blocking, bounded).
+async fn init_transactions(
+    config: &ClientConfig,
+    transactional_id: &str,
+) -> rdkafka::error::KafkaResult<()> {
+    let mut config = config.clone();
+    config.set("transactional.id", transactional_id);
+    let producer: rdkafka::producer::BaseProducer = config.create().expect("producer");
+    tokio::task::spawn_blocking(move || {
+        use rdkafka::producer::Producer;
+        producer.init_transactions(Duration::from_secs(30))
+    })
+    .await
+    .expect("init_transactions thread")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

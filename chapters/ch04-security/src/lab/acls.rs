@@ -24,6 +24,7 @@ const TOOL_LIMIT: Duration = Duration::from_secs(240);
 pub enum Resource<'a> {
     Topic(&'a str),
     Group(&'a str),
+    TransactionalId(&'a str),
 }
 
 impl Resource<'_> {
@@ -31,6 +32,7 @@ impl Resource<'_> {
         match self {
             Resource::Topic(name) => ["--topic".into(), name.to_string()],
             Resource::Group(name) => ["--group".into(), name.to_string()],
+            Resource::TransactionalId(id) => ["--transactional-id".into(), id.to_string()],
         }
     }
 }
