@@ -565,7 +565,24 @@ pub fn down(clean: bool) -> Result<()> {
     let _ = fs::remove_file(layout_file());
     if clean {
         let state = paths::kafka_state();
-        if state.exists() {
+        if secure::running_pid().is_some() {
+            // The secured node (`up --secure`) keeps its files in `secure/`:
+            // leave them to `down --secure --clean`.
+            for entry in fs::read_dir(&state)?.flatten() {
+                if entry.file_name() != "secure" {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        fs::remove_dir_all(&path)?;
+                    } else {
+                        fs::remove_file(&path)?;
+                    }
+                }
+            }
+            println!(
+                "Removed the cluster's data in {} (the running secured node's files are kept).",
+                state.display()
+            );
+        } else if state.exists() {
             fs::remove_dir_all(&state)?;
             println!("Removed {}.", state.display());
         }
