@@ -688,10 +688,15 @@ fn status() -> Result<ExitCode> {
 }
 
 fn tail_logs(node: u8, lines: usize) -> String {
+    let dir = node_dir(node);
+    tail_files(&[dir.join("server.log"), dir.join("stdout.log")], lines)
+}
+
+/// The last `lines` lines of each of `files` that exists, with a header each.
+pub(crate) fn tail_files(files: &[PathBuf], lines: usize) -> String {
     let mut out = String::new();
-    for name in ["server.log", "stdout.log"] {
-        let path = node_dir(node).join(name);
-        let Ok(file) = fs::File::open(&path) else {
+    for path in files {
+        let Ok(file) = fs::File::open(path) else {
             continue;
         };
         let all: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();

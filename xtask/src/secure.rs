@@ -16,7 +16,7 @@
 //! certificates and passwords, so no stale secret outlives a run.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -427,7 +427,7 @@ fn wait_until_ready(mut child: Option<&mut Child>, limit: Duration) -> Result<()
         {
             bail!(
                 "the secured Kafka node exited during startup ({status}). The end of its log:\n{}",
-                tail(&[log.clone(), layout::dir().join("stdout.log")], 25)
+                kafka::tail_files(&[log.clone(), layout::dir().join("stdout.log")], 25)
             );
         }
         let started = fs::read_to_string(&log).is_ok_and(|text| text.contains(STARTED_LINE));
@@ -437,33 +437,11 @@ fn wait_until_ready(mut child: Option<&mut Child>, limit: Duration) -> Result<()
         if Instant::now() >= deadline {
             bail!(
                 "the secured Kafka node did not start within {limit:?}. The end of its log:\n{}",
-                tail(&[log.clone(), layout::dir().join("stdout.log")], 25)
+                kafka::tail_files(&[log.clone(), layout::dir().join("stdout.log")], 25)
             );
         }
         thread::sleep(Duration::from_millis(250));
     }
-}
-
-fn tail(files: &[PathBuf], lines: usize) -> String {
-    let mut out = String::new();
-    for path in files {
-        let Ok(file) = fs::File::open(path) else {
-            continue;
-        };
-        let all: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
-        if all.is_empty() {
-            continue;
-        }
-        out.push_str(&format!("--- {} ---\n", path.display()));
-        for line in &all[all.len().saturating_sub(lines)..] {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    if out.is_empty() {
-        out.push_str("(no log written)\n");
-    }
-    out
 }
 
 /// The pid of the secured node `up --secure` started, if it is alive (its
