@@ -118,6 +118,16 @@ pub fn build_and_check(quiet_build: bool) -> Result<String> {
     ))
 }
 
+/// Whether the pinned mdbook is already in the tool cache.
+pub fn mdbook_installed() -> bool {
+    let binary = paths::cache().join("tools").join("bin").join("mdbook");
+    Command::new(binary)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains(MDBOOK_VERSION))
+        .unwrap_or(false)
+}
+
 /// The pinned mdbook: from the tool cache, installed there with
 /// `cargo install --locked` the first time.
 fn mdbook() -> Result<PathBuf> {

@@ -684,6 +684,18 @@ pub fn tool_command(class: &str, args: &[String]) -> Result<Command> {
     Ok(command)
 }
 
+/// The number of nodes of the cluster `up` started in this checkout, if all
+/// of them are alive — read only (unlike [`running_layout`], which stops a
+/// partial cluster). Used by `doctor` to tell our own ports from a stranger's.
+pub fn ours_alive() -> Option<u8> {
+    let nodes = fs::read_to_string(layout_file())
+        .ok()
+        .and_then(|s| s.trim().parse::<u8>().ok())?;
+    (1..=nodes)
+        .all(|n| read_pid(n).is_some_and(|pid| is_our_broker(pid, n)))
+        .then_some(nodes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

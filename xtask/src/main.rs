@@ -10,6 +10,7 @@
 mod bench;
 mod book;
 mod book_checks;
+mod doctor;
 mod kafka;
 mod paths;
 mod quickstart;
@@ -44,6 +45,8 @@ enum Command {
     Book(book::BookArgs),
     /// The benchmark lab (labs/bench, 附录 E): our client against Kafka's Java perf tools and kafka-go
     Bench(bench::BenchArgs),
+    /// Check this machine before a workshop: tools, ports, disk, caches; prints the fix for each miss
+    Doctor(doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Tour(args) => tour::run(&args),
         Command::Book(args) => book::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Doctor(args) => doctor::run(&args),
     };
     match result {
         Ok(code) => code,
