@@ -11,6 +11,7 @@ mod bench;
 mod book;
 mod book_checks;
 mod doctor;
+mod exercise;
 mod kafka;
 mod paths;
 mod quickstart;
@@ -45,6 +46,9 @@ enum Command {
     Book(book::BookArgs),
     /// The benchmark lab (labs/bench, 附录 E): our client against Kafka's Java perf tools and kafka-go
     Bench(bench::BenchArgs),
+    /// Workshop exercises: list, check, solve, reset, verify
+    #[command(subcommand)]
+    Exercise(exercise::ExerciseCommand),
     /// Check this machine before a workshop: tools, ports, disk, caches; prints the fix for each miss
     Doctor(doctor::DoctorArgs),
 }
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
         Command::Book(args) => book::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Doctor(args) => doctor::run(&args),
+        Command::Exercise(command) => exercise::run(command),
     };
     match result {
         Ok(code) => code,

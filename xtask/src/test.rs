@@ -51,12 +51,17 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
 
     // The quickstart runs on the same broker, after the tests have built
     // librdkafka into the target directory it shares.
-    let mut single = with_brokers(1, &["tests, 1 broker", "quickstart"], |bootstrap| {
-        vec![
-            test_phase("tests, 1 broker", bootstrap, &[]),
-            quickstart_phase(bootstrap),
-        ]
-    });
+    let mut single = with_brokers(
+        1,
+        &["tests, 1 broker", "exercises", "quickstart"],
+        |bootstrap| {
+            vec![
+                test_phase("tests, 1 broker", bootstrap, &[]),
+                exercise_phase(bootstrap),
+                quickstart_phase(bootstrap),
+            ]
+        },
+    );
     let three_node_tests = single[0].counts.map(|c| c.ignored).unwrap_or(0);
     phases.append(&mut single);
 
@@ -93,6 +98,38 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
     });
 
     Ok(print_summary(&phases))
+}
+
+/// Every workshop exercise fails as shipped and passes with its solution.
+fn exercise_phase(bootstrap: &str) -> Phase {
+    println!("\n==> exercises (each must fail as shipped and pass solved)");
+    let started = Instant::now();
+    let (ok, counts, note) = match crate::exercise::verify(Some(bootstrap)) {
+        Ok(report) => {
+            println!("{}", report.note);
+            (
+                report.failed == 0,
+                Some(Counts {
+                    passed: report.passed,
+                    failed: report.failed,
+                    ignored: 0,
+                }),
+                if report.failed == 0 {
+                    String::new()
+                } else {
+                    report.note
+                },
+            )
+        }
+        Err(e) => (false, None, format!("{e:#}")),
+    };
+    Phase {
+        name: "exercises",
+        ok,
+        counts,
+        elapsed: started.elapsed(),
+        note,
+    }
 }
 
 fn cargo(args: &[&str]) -> Command {
@@ -151,7 +188,15 @@ fn test_phase(name: &'static str, bootstrap: &str, extra: &[&str]) -> Phase {
     println!("\n==> {name}");
     let started = Instant::now();
     // --no-fail-fast: one failing test binary must not hide the others.
-    let mut args = vec!["test", "--workspace", "--locked", "--no-fail-fast"];
+    // The workshop exercises fail until solved: their own phase proves that.
+    let mut args = vec![
+        "test",
+        "--workspace",
+        "--exclude",
+        "ex-*",
+        "--locked",
+        "--no-fail-fast",
+    ];
     args.extend_from_slice(extra);
     let mut command = cargo(&args);
     command.env("KAFKA_BROKERS", bootstrap);
