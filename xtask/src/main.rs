@@ -17,6 +17,7 @@ mod paths;
 mod quickstart;
 mod test;
 mod tour;
+mod workshop;
 
 use std::process::ExitCode;
 
@@ -49,6 +50,9 @@ enum Command {
     /// Workshop exercises: list, check, solve, reset, verify
     #[command(subcommand)]
     Exercise(exercise::ExerciseCommand),
+    /// The offline room kit: `prepare` fetches everything once, `offline` proves the course runs without network
+    #[command(subcommand)]
+    Workshop(workshop::WorkshopCommand),
     /// Check this machine before a workshop: tools, ports, disk, caches; prints the fix for each miss
     Doctor(doctor::DoctorArgs),
 }
@@ -69,6 +73,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::Doctor(args) => doctor::run(&args),
         Command::Exercise(command) => exercise::run(command),
+        Command::Workshop(command) => workshop::run(command),
     };
     match result {
         Ok(code) => code,
