@@ -18,6 +18,7 @@ use ch04_observability::lesson::consume::consume_until;
 use ch04_observability::lesson::lag::{PartitionLag, lag_monitor, lag_now};
 use ch04_observability::lesson::metrics::Metrics;
 use ch04_observability::lesson::stats::{self, StatsContext, consumer_config};
+use rdkafka::consumer::stream_consumer::StreamPartitionQueue;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
@@ -472,4 +473,158 @@ async fn under_read_committed_the_statistics_lag_ends_at_the_last_stable_offset_
     assert_eq!(after.tool.expect("asked").lag, Some(0));
     stop.cancel();
     let _ = task.await;
+}
+
+/// A consumer whose partition 0 goes to its own queue (the main queue —
+/// statistics, group — is served by the lesson's loop), with a worker that
+/// took `taken` records from that queue and then stalled.
+struct Stalled {
+    consumer: Arc<StreamConsumer<StatsContext>>,
+    queue: StreamPartitionQueue<StatsContext>,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<u64>,
+}
+
+async fn stalled_worker(
+    bootstrap: &str,
+    topic: &str,
+    prefix: &str,
+    queued_min_messages: Option<u32>,
+    taken: usize,
+) -> (String, Stalled) {
+    let group = unique_name(prefix);
+    let mut config = consumer_config(bootstrap, &group, INTERVAL_MS);
+    if let Some(min) = queued_min_messages {
+        config.set("queued.min.messages", min.to_string());
+    }
+    let consumer = Arc::new(stats::consumer(&config, &Metrics::new()).expect("consumer"));
+    // Split before subscribing, so every record of partition 0 goes there.
+    let queue = consumer
+        .split_partition_queue(topic, 0)
+        .expect("a partition queue");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    // The main loop hands over nothing (partition 0 has its own queue) but
+    // serves the statistics and commits what the worker stored.
+    let (stop, handled, task) = run_loop(&consumer, Duration::from_millis(200));
+    for _ in 0..taken {
+        within(
+            STEP_TIMEOUT,
+            "a record from the partition queue",
+            queue.recv(),
+        )
+        .await
+        .expect("a record");
+    }
+    assert_eq!(handled.load(Ordering::Relaxed), 0);
+    (
+        group,
+        Stalled {
+            consumer,
+            queue,
+            stop,
+            task,
+        },
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_a_partition_queue_is_full_the_statistics_lag_freezes_but_the_lag_outside_grows() {
+    let cluster = test_cluster();
+    let bootstrap = cluster.bootstrap_servers();
+    let topic = TestTopic::create(&cluster, "obs-fetchq", 1, 1).await;
+    fill_partitions(bootstrap, &topic.name, &[40])
+        .await
+        .expect("records written");
+    // Two groups, each with a worker that takes 10 records and stalls:
+    // one with queued.min.messages=10, one with the default (100000).
+    let (group, full) = stalled_worker(bootstrap, &topic.name, "obs-fetchq", Some(10), 10).await;
+    let (_, control) = stalled_worker(bootstrap, &topic.name, "obs-fetchq-default", None, 10).await;
+    // Committed 10, 30 records waiting in each partition queue.
+    let settled =
+        |p: &PartitionStats| p.committed_offset == 10 && p.hi_offset == 40 && p.fetchq_cnt == 30;
+    for stalled in [&full, &control] {
+        partition_when(
+            stalled.consumer.context(),
+            &topic.name,
+            0,
+            STEP_TIMEOUT,
+            settled,
+        )
+        .await
+        .unwrap_or_else(|last| panic!("never settled at 40/10/30: {last:?}"));
+    }
+
+    // 60 more records arrive while nobody takes from the queues.
+    fill_partitions(bootstrap, &topic.name, &[60])
+        .await
+        .expect("records written");
+    // The control fetches them: its queue is below queued.min.messages.
+    let control_stats = partition_when(
+        control.consumer.context(),
+        &topic.name,
+        0,
+        STEP_TIMEOUT,
+        |p| p.hi_offset == 100 && p.fetchq_cnt == 90,
+    )
+    .await
+    .unwrap_or_else(|last| panic!("the control consumer never fetched the 60: {last:?}"));
+    let before = full.consumer.context().callbacks();
+    let mut frozen = Vec::new();
+    for _ in 0..5 {
+        let snapshot = next_snapshot(full.consumer.context(), 1, Duration::from_secs(10))
+            .await
+            .expect("statistics keep coming: the main queue is served");
+        frozen.push(partitions(&snapshot, &topic.name)[&0]);
+    }
+    let outside = lag_from_offsets(bootstrap, &group, &topic.name, &[0]).await[&0];
+    let tool = lag_from_tool(bootstrap, &group, &topic.name).await[0];
+    let later = next_snapshot(full.consumer.context(), 1, Duration::from_secs(10))
+        .await
+        .expect("stats");
+    frozen.push(partitions(&later, &topic.name)[&0]);
+    eprintln!(
+        "queue full: statistics (consumer_lag, hi_offset, fetchq_cnt) {:?} over {} callbacks; outside {outside}; the tool {tool:?}; control (queued.min.messages default) {control_stats:?}",
+        frozen
+            .iter()
+            .map(|p| (p.consumer_lag, p.hi_offset, p.fetchq_cnt))
+            .collect::<Vec<_>>(),
+        full.consumer.context().callbacks() - before
+    );
+    assert!(
+        frozen
+            .iter()
+            .all(|p| (p.consumer_lag, p.hi_offset, p.fetchq_cnt) == (30, 40, 30)),
+        "no fetch while 30 ≥ queued.min.messages=10 records wait: {frozen:?}"
+    );
+    assert_eq!(outside, 90, "100 written, 10 committed");
+    assert_eq!((tool.log_end, tool.lag), (100, Some(90)));
+    assert_eq!(
+        control_stats.consumer_lag, 90,
+        "the control fetched and saw the new end"
+    );
+
+    // The worker resumes: it takes the 30 queued records, the fetcher
+    // brings the other 60, and everything is committed and back to 0.
+    for _ in 10..100 {
+        within(STEP_TIMEOUT, "the rest of the records", full.queue.recv())
+            .await
+            .expect("a record");
+    }
+    let drained = partition_when(full.consumer.context(), &topic.name, 0, STEP_TIMEOUT, |p| {
+        p.committed_offset == 100
+    })
+    .await
+    .unwrap_or_else(|last| panic!("never committed 100: {last:?}"));
+    assert_eq!(
+        (drained.consumer_lag, drained.hi_offset, drained.fetchq_cnt),
+        (0, 100, 0)
+    );
+    assert_eq!(
+        lag_from_offsets(bootstrap, &group, &topic.name, &[0]).await[&0],
+        0
+    );
+    for stalled in [full, control] {
+        stalled.stop.cancel();
+        let _ = stalled.task.await;
+    }
 }
