@@ -10,10 +10,10 @@
 //!   shorter than `replica.lag.time.max.ms` and `broker.session.timeout.ms` —
 //!   so it is still in the ISR when the leader dies, and the controller
 //!   elects it from the ISR (a clean election);
-//! - [`Follower::OutOfSync`]: the follower stays frozen until the leader
-//!   drops it from the ISR; with eligible leader replicas (KIP-966, on by
-//!   default for clusters created by Kafka 4.1 and later) it is then elected
-//!   from the ELR.
+//! - [`Follower::OutOfSync`]: the follower stays frozen until it leaves the
+//!   ISR (the controller fences it when its broker session times out); with
+//!   eligible leader replicas (KIP-966, on by default for clusters created by
+//!   Kafka 4.1 and later) it is then elected from the ELR.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -122,7 +122,8 @@ pub enum Follower {
     /// Frozen (SIGSTOP) for about a second while the records are written:
     /// still in the ISR, but without the new records.
     InSyncButBehind,
-    /// Frozen until the leader has removed it from the ISR.
+    /// Frozen until it has left the ISR (fenced by the controller when its
+    /// broker session timed out).
     OutOfSync,
 }
 
@@ -219,7 +220,7 @@ fn address(node: &tutorial_lab::local_cluster::LocalNode) -> String {
 ///    and B, `min.insync.replicas=2`; 50 records written with acks=all while
 ///    both replicas are in sync are the control group;
 /// 2. B freezes (SIGSTOP): for a second (`InSyncButBehind`: it stays in the
-///    ISR) or until A drops it from the ISR (`OutOfSync`);
+///    ISR) or until it has left the ISR (`OutOfSync`);
 /// 3. `count` more records are produced to each topic, with acks=1 and with
 ///    acks=all;
 /// 4. A dies (SIGKILL) right after acknowledging, B resumes, and the
@@ -283,18 +284,22 @@ pub async fn failover_drill(
         // B's fetch that was waiting at A is answered (empty) within
         // replica.fetch.wait.max.ms; after that nothing reaches B.
         Follower::InSyncButBehind => tokio::time::sleep(Duration::from_secs(1)).await,
+        // Nothing is written while B is frozen, so B is not behind A's log
+        // end and the leader has no reason to drop it (a follower counts as
+        // caught up while its log end equals the leader's); the controller
+        // fences B when its broker session times out (broker.session.timeout.ms,
+        // 9 s) and removes it from the ISR.
         Follower::OutOfSync => {
             for topic in &topics {
                 let alone = |_: i32, isr: &[i32]| isr == [a.id];
-                wait_for(
-                    &probe,
-                    topic,
-                    Duration::from_secs(40),
-                    "B dropped from the ISR",
-                    alone,
-                )
-                .await?;
+                let limit = Duration::from_secs(40);
+                wait_for(&probe, topic, limit, "B dropped from the ISR", alone).await?;
+                // A must know it too before the writes arrive, or it would
+                // hold acks=all writes for B instead of refusing them.
+                let at_a = address(a);
+                wait_for(&at_a, topic, limit, "A sees B out of the ISR", alone).await?;
             }
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 
