@@ -300,9 +300,11 @@ fn server_properties(node: u8, nodes: u8, dir: &Path) -> String {
         .join(",");
     let rf = nodes.min(3);
     let min_isr = if nodes >= 3 { 2 } else { 1 };
-    // A teaching cluster: a follower that stops fetching leaves the ISR after
-    // 6 s instead of Kafka's default 30 s, so the acks chapter's failure
-    // demos take seconds, not minutes.
+    // A teaching cluster: a follower that falls behind the leader's log end
+    // leaves the ISR after 6 s instead of Kafka's default 30 s. (A follower
+    // that is frozen while nothing is written is not behind; it leaves the
+    // ISR when the controller fences its broker after
+    // broker.session.timeout.ms, 9 s: see 二.4.)
     let lag = if nodes >= 3 { "6000" } else { "30000" };
     format!(
         "# Written by `cargo xtask kafka up`; regenerated on every start.\n\
