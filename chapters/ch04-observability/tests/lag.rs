@@ -628,3 +628,55 @@ async fn while_a_partition_queue_is_full_the_statistics_lag_freezes_but_the_lag_
         let _ = stalled.task.await;
     }
 }
+
+/// Without split partition queues, each partition's fetch queue forwards
+/// to the consumer's one queue, and librdkafka's `rd_kafka_q_len` follows
+/// the forward: every partition's `fetchq_cnt` — and the
+/// `queued.min.messages` check — counts the whole consumer queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_split_queues_every_partitions_fetchq_cnt_counts_the_whole_consumer_queue() {
+    let cluster = test_cluster();
+    let bootstrap = cluster.bootstrap_servers();
+    let topic = TestTopic::create(&cluster, "obs-fetchq-all", 2, 1).await;
+    fill_partitions(bootstrap, &topic.name, &[30, 10])
+        .await
+        .expect("records written");
+    let consumer = stats::consumer(
+        &consumer_config(bootstrap, &unique_name("obs-fetchq-all"), 100),
+        &Metrics::new(),
+    )
+    .expect("consumer");
+    consumer.subscribe(&[&topic.name]).expect("subscribe");
+    // Take one record, leave the rest queued, and let both partitions'
+    // fetches land; the next recv() serves the statistics queued meanwhile
+    // (they are enqueued ahead of the records) before it hands one over.
+    within(STEP_TIMEOUT, "a first record", consumer.recv())
+        .await
+        .expect("a record");
+    let snapshot = within(STEP_TIMEOUT, "both partitions fetched", async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            consumer.recv().await.expect("a record");
+            let snapshot = consumer.context().latest().expect("statistics");
+            let p = partitions(&snapshot, &topic.name);
+            if p.len() == 2 && p.values().all(|p| p.hi_offset > 0) {
+                return snapshot;
+            }
+        }
+    })
+    .await;
+    let p = partitions(&snapshot, &topic.name);
+    eprintln!(
+        "fetchq_cnt: partition 0 (30 records) {}, partition 1 (10 records) {}",
+        p[&0].fetchq_cnt, p[&1].fetchq_cnt
+    );
+    assert_eq!(
+        p[&0].fetchq_cnt, p[&1].fetchq_cnt,
+        "one queue, counted twice"
+    );
+    assert!(
+        p[&1].fetchq_cnt > 10,
+        "more than partition 1 could hold on its own: {}",
+        p[&1].fetchq_cnt
+    );
+}
