@@ -319,9 +319,11 @@ fn server_properties(node: u8, nodes: u8, dir: &Path) -> String {
         .join(",");
     let rf = nodes.min(3);
     let min_isr = if nodes >= 3 { 2 } else { 1 };
-    // A teaching cluster: a follower that stops fetching leaves the ISR after
-    // 6 s instead of Kafka's default 30 s, so the acks chapter's failure
-    // demos take seconds, not minutes.
+    // A teaching cluster: a follower that falls behind the leader's log end
+    // leaves the ISR after 6 s instead of Kafka's default 30 s. (A follower
+    // that is frozen while nothing is written is not behind; it leaves the
+    // ISR when the controller fences its broker after
+    // broker.session.timeout.ms, 9 s: see 二.4.)
     let lag = if nodes >= 3 { "6000" } else { "30000" };
     format!(
         "# Written by `cargo xtask kafka up`; regenerated on every start.\n\
@@ -751,6 +753,18 @@ pub fn tool_command(class: &str, args: &[String]) -> Result<Command> {
     let mut command = java_command(&java, &libs, class);
     command.args(args);
     Ok(command)
+}
+
+/// The number of nodes of the cluster `up` started in this checkout, if all
+/// of them are alive — read only (unlike [`running_layout`], which stops a
+/// partial cluster). Used by `doctor` to tell our own ports from a stranger's.
+pub fn ours_alive() -> Option<u8> {
+    let nodes = fs::read_to_string(layout_file())
+        .ok()
+        .and_then(|s| s.trim().parse::<u8>().ok())?;
+    (1..=nodes)
+        .all(|n| read_pid(n).is_some_and(|pid| is_our_broker(pid, n)))
+        .then_some(nodes)
 }
 
 #[cfg(test)]

@@ -11,12 +11,15 @@
 mod bench;
 mod book;
 mod book_checks;
+mod doctor;
+mod exercise;
 mod kafka;
 mod paths;
 mod quickstart;
 mod secure;
 mod test;
 mod tour;
+mod workshop;
 
 use std::process::ExitCode;
 
@@ -46,6 +49,14 @@ enum Command {
     Book(book::BookArgs),
     /// The benchmark lab (labs/bench, 附录 E): our client against Kafka's Java perf tools and kafka-go
     Bench(bench::BenchArgs),
+    /// Workshop exercises: list, check, solve, reset, verify
+    #[command(subcommand)]
+    Exercise(exercise::ExerciseCommand),
+    /// The offline room kit: `prepare` fetches everything once, `offline` proves the course runs without network
+    #[command(subcommand)]
+    Workshop(workshop::WorkshopCommand),
+    /// Check this machine before a workshop: tools, ports, disk, caches; prints the fix for each miss
+    Doctor(doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +73,9 @@ fn main() -> ExitCode {
         Command::Tour(args) => tour::run(&args),
         Command::Book(args) => book::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Doctor(args) => doctor::run(&args),
+        Command::Exercise(command) => exercise::run(command),
+        Command::Workshop(command) => workshop::run(command),
     };
     match result {
         Ok(code) => code,

@@ -60,16 +60,28 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
 
     // The quickstart runs on the same broker, after the tests have built
     // librdkafka into the target directory it shares.
-    let mut single = with_brokers(1, &["tests, 1 broker", "quickstart"], |bootstrap| {
-        vec![
-            test_phase(
-                "tests, 1 broker",
-                bootstrap,
-                &["--workspace", "--", "--skip", SECURE_TESTS],
-            ),
-            quickstart_phase(bootstrap),
-        ]
-    });
+    let mut single = with_brokers(
+        1,
+        &["tests, 1 broker", "exercises", "quickstart"],
+        |bootstrap| {
+            vec![
+                test_phase(
+                    "tests, 1 broker",
+                    bootstrap,
+                    &[
+                        "--workspace",
+                        "--exclude",
+                        "ex-*",
+                        "--",
+                        "--skip",
+                        SECURE_TESTS,
+                    ],
+                ),
+                exercise_phase(bootstrap),
+                quickstart_phase(bootstrap),
+            ]
+        },
+    );
     let three_node_tests = single[0].counts.map(|c| c.ignored).unwrap_or(0);
     let secure_node_tests = single[0].counts.map(|c| c.filtered).unwrap_or(0);
     phases.append(&mut single);
@@ -78,7 +90,15 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
         vec![test_phase(
             "tests, 3 brokers",
             bootstrap,
-            &["--workspace", "--", "--ignored", "--skip", SECURE_TESTS],
+            &[
+                "--workspace",
+                "--exclude",
+                "ex-*",
+                "--",
+                "--ignored",
+                "--skip",
+                SECURE_TESTS,
+            ],
         )]
     })
     .remove(0);
@@ -108,6 +128,39 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
     });
 
     Ok(print_summary(&phases))
+}
+
+/// Every workshop exercise fails as shipped and passes with its solution.
+fn exercise_phase(bootstrap: &str) -> Phase {
+    println!("\n==> exercises (each must fail as shipped and pass solved)");
+    let started = Instant::now();
+    let (ok, counts, note) = match crate::exercise::verify(Some(bootstrap)) {
+        Ok(report) => {
+            println!("{}", report.note);
+            (
+                report.failed == 0,
+                Some(Counts {
+                    passed: report.passed,
+                    failed: report.failed,
+                    ignored: 0,
+                    filtered: 0,
+                }),
+                if report.failed == 0 {
+                    String::new()
+                } else {
+                    report.note
+                },
+            )
+        }
+        Err(e) => (false, None, format!("{e:#}")),
+    };
+    Phase {
+        name: "exercises",
+        ok,
+        counts,
+        elapsed: started.elapsed(),
+        note,
+    }
 }
 
 fn cargo(args: &[&str]) -> Command {
@@ -166,6 +219,8 @@ fn test_phase(name: &'static str, bootstrap: &str, extra: &[&str]) -> Phase {
     println!("\n==> {name}");
     let started = Instant::now();
     // --no-fail-fast: one failing test binary must not hide the others.
+    // `extra` selects the packages: every crate but the workshop exercises
+    // (they fail until solved: their own phase proves that), or one crate.
     let mut args = vec!["test", "--locked", "--no-fail-fast"];
     args.extend_from_slice(extra);
     let mut command = cargo(&args);
@@ -482,7 +537,7 @@ mod tests {
             }
         }
         let mut wrong = Vec::new();
-        for dir in ["chapters", "labs", "shared"] {
+        for dir in ["chapters", "labs", "shared", "exercises"] {
             visit(&paths::workspace().join(dir), &mut wrong);
         }
         assert!(wrong.is_empty(), "rename these: {wrong:?}");
