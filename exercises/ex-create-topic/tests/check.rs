@@ -22,12 +22,26 @@ async fn create_twice_with_settings_and_refuse_the_impossible() {
 
     let first = ensure_topic(&admin, &name, 3, 1, &configs).await;
     let second = ensure_topic(&admin, &name, 3, 1, &configs).await;
-    let described = admin
-        .describe_configs(
-            [&ResourceSpecifier::Topic(&name)],
-            &AdminOptions::new().request_timeout(Some(Duration::from_secs(15))),
-        )
-        .await;
+    // Right after CreateTopics the broker answering DescribeConfigs may not
+    // know the topic's configs yet: ask again (bounded) until it does.
+    let mut retention = None;
+    for _ in 0..30 {
+        let described = admin
+            .describe_configs(
+                [&ResourceSpecifier::Topic(&name)],
+                &AdminOptions::new().request_timeout(Some(Duration::from_secs(15))),
+            )
+            .await;
+        retention = described
+            .ok()
+            .and_then(|results| results.into_iter().next())
+            .and_then(|result| result.ok())
+            .and_then(|resource| resource.get("retention.ms").and_then(|e| e.value.clone()));
+        if retention.is_some() || first.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let impossible = ensure_topic(&admin, &unique_name("ex-create-topic-rf"), 1, 99, &[]).await;
     let _ = delete_topic(&cluster, &name).await;
 
@@ -36,17 +50,8 @@ async fn create_twice_with_settings_and_refuse_the_impossible() {
         second.expect("the second ensure_topic must not fail: the topic is there, as wanted"),
         Created::AlreadyExists
     );
-    let resource = described
-        .expect("DescribeConfigs")
-        .into_iter()
-        .next()
-        .expect("one result")
-        .expect("the topic's configs");
-    let retention = resource
-        .get("retention.ms")
-        .expect("retention.ms is reported");
     assert_eq!(
-        retention.value.as_deref(),
+        retention.as_deref(),
         Some("3600000"),
         "retention.ms not set on the topic"
     );
