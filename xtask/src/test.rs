@@ -3,7 +3,9 @@
 //! fmt → clippy → the tests against one broker → the quickstart, built and
 //! run as a reader would, on the same broker → the tests that need three
 //! brokers (`#[ignore]`d in the first phase, run here with `--ignored`) →
-//! the book. Brokers this command started are stopped at the end, whatever
+//! the tests that need the secured node of 四.6 (named `secure_node_*`,
+//! skipped by name in the broker phases, run here by name with the node
+//! that `kafka up --secure` starts) → the book. Brokers this command started are stopped at the end, whatever
 //! happened. The last line is the summary: `xtask test: N passed, M failed`.
 
 use std::io::{BufRead, BufReader};
@@ -12,7 +14,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{book, kafka, paths, quickstart};
+use crate::{book, kafka, paths, quickstart, secure};
+
+/// Tests whose names start with this need the secured node (四.6): the
+/// broker phases skip them (`--skip`), the secured-node phase runs exactly
+/// them. A name filter rather than `#[ignore]`, which already means
+/// "needs three brokers".
+const SECURE_TESTS: &str = "secure_node_";
 
 #[derive(clap::Args)]
 pub struct TestArgs {}
@@ -31,6 +39,7 @@ struct Counts {
     passed: u32,
     failed: u32,
     ignored: u32,
+    filtered: u32,
 }
 
 pub fn run(_args: &TestArgs) -> Result<ExitCode> {
@@ -51,20 +60,45 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
 
     // The quickstart runs on the same broker, after the tests have built
     // librdkafka into the target directory it shares.
-    let mut single = with_brokers(1, &["tests, 1 broker", "quickstart"], |bootstrap| {
-        vec![
-            test_phase("tests, 1 broker", bootstrap, &[]),
-            quickstart_phase(bootstrap),
-        ]
-    });
+    let mut single = with_brokers(
+        1,
+        &["tests, 1 broker", "exercises", "quickstart"],
+        |bootstrap| {
+            vec![
+                test_phase(
+                    "tests, 1 broker",
+                    bootstrap,
+                    &[
+                        "--workspace",
+                        "--exclude",
+                        "ex-*",
+                        "--",
+                        "--skip",
+                        SECURE_TESTS,
+                    ],
+                ),
+                exercise_phase(bootstrap),
+                quickstart_phase(bootstrap),
+            ]
+        },
+    );
     let three_node_tests = single[0].counts.map(|c| c.ignored).unwrap_or(0);
+    let secure_node_tests = single[0].counts.map(|c| c.filtered).unwrap_or(0);
     phases.append(&mut single);
 
     let mut three = with_brokers(3, &["tests, 3 brokers"], |bootstrap| {
         vec![test_phase(
             "tests, 3 brokers",
             bootstrap,
-            &["--", "--ignored"],
+            &[
+                "--workspace",
+                "--exclude",
+                "ex-*",
+                "--",
+                "--ignored",
+                "--skip",
+                SECURE_TESTS,
+            ],
         )]
     })
     .remove(0);
@@ -78,6 +112,7 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
         );
     }
     phases.push(three);
+    phases.push(secure_phase(secure_node_tests));
 
     let started = Instant::now();
     let book_result = book::build_and_check(false);
@@ -93,6 +128,39 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
     });
 
     Ok(print_summary(&phases))
+}
+
+/// Every workshop exercise fails as shipped and passes with its solution.
+fn exercise_phase(bootstrap: &str) -> Phase {
+    println!("\n==> exercises (each must fail as shipped and pass solved)");
+    let started = Instant::now();
+    let (ok, counts, note) = match crate::exercise::verify(Some(bootstrap)) {
+        Ok(report) => {
+            println!("{}", report.note);
+            (
+                report.failed == 0,
+                Some(Counts {
+                    passed: report.passed,
+                    failed: report.failed,
+                    ignored: 0,
+                    filtered: 0,
+                }),
+                if report.failed == 0 {
+                    String::new()
+                } else {
+                    report.note
+                },
+            )
+        }
+        Err(e) => (false, None, format!("{e:#}")),
+    };
+    Phase {
+        name: "exercises",
+        ok,
+        counts,
+        elapsed: started.elapsed(),
+        note,
+    }
 }
 
 fn cargo(args: &[&str]) -> Command {
@@ -151,7 +219,9 @@ fn test_phase(name: &'static str, bootstrap: &str, extra: &[&str]) -> Phase {
     println!("\n==> {name}");
     let started = Instant::now();
     // --no-fail-fast: one failing test binary must not hide the others.
-    let mut args = vec!["test", "--workspace", "--locked", "--no-fail-fast"];
+    // `extra` selects the packages: every crate but the workshop exercises
+    // (they fail until solved: their own phase proves that), or one crate.
+    let mut args = vec!["test", "--locked", "--no-fail-fast"];
     args.extend_from_slice(extra);
     let mut command = cargo(&args);
     command.env("KAFKA_BROKERS", bootstrap);
@@ -171,6 +241,44 @@ fn test_phase(name: &'static str, bootstrap: &str, extra: &[&str]) -> Phase {
             note: format!("{e:#}"),
         },
     }
+}
+
+/// The `secure_node_*` tests, with the secured node started (and stopped
+/// again) if it is not running. `expected` is how many the 1-broker phase
+/// skipped by name: every one of them must run here.
+fn secure_phase(expected: u32) -> Phase {
+    const NAME: &str = "tests, secured node";
+    println!("\n==> secured node (kafka up --secure) for: {NAME}");
+    let started = Instant::now();
+    let ours = secure::running_pid().is_none();
+    if ours && let Err(e) = secure::up() {
+        return Phase {
+            name: NAME,
+            ok: false,
+            counts: None,
+            elapsed: started.elapsed(),
+            note: format!("the secured node did not start: {e:#}"),
+        };
+    }
+    let mut phase = test_phase(
+        NAME,
+        &kafka_layout::secure::bootstrap(),
+        &["-p", "ch04-security", "--", SECURE_TESTS],
+    );
+    if ours && let Err(e) = secure::down(false) {
+        eprintln!("warning: stopping the secured node failed: {e:#}");
+    }
+    phase.elapsed = started.elapsed();
+    if let Some(counts) = phase.counts
+        && counts.passed + counts.failed != expected
+    {
+        phase.ok = false;
+        phase.note = format!(
+            "{} tests ran but the first phase set {expected} aside for the secured node",
+            counts.passed + counts.failed
+        );
+    }
+    phase
 }
 
 /// The quickstart built and run as a reader would (see `quickstart.rs`);
@@ -195,6 +303,7 @@ fn quickstart_phase(bootstrap: &str) -> Phase {
             passed: (report.checks.len() - failed.len()) as u32,
             failed: failed.len() as u32,
             ignored: 0,
+            filtered: 0,
         }),
         elapsed: started.elapsed(),
         note: note.trim_start().to_string(),
@@ -217,6 +326,7 @@ fn run_cargo_test(mut command: Command) -> Result<(Counts, bool, String)> {
             counts.passed += result.passed;
             counts.failed += result.failed;
             counts.ignored += result.ignored;
+            counts.filtered += result.filtered;
         }
         if let Some(name) = line
             .strip_prefix("test ")
@@ -256,6 +366,7 @@ fn parse_result_line(line: &str) -> Option<Counts> {
             "passed" => counts.passed = n,
             "failed" => counts.failed = n,
             "ignored" => counts.ignored = n,
+            "filtered" => counts.filtered = n,
             _ => {}
         }
     }
@@ -382,7 +493,8 @@ fn print_summary(phases: &[Phase]) -> ExitCode {
         }
     }
     println!(
-        "(`ignored` in the 1-broker phase are the tests that need three brokers: the next phase runs them)"
+        "(`ignored` in the 1-broker phase are the tests that need three brokers: the next phase runs them;\n \
+         the `{SECURE_TESTS}*` tests are skipped by name there and run in the secured-node phase)"
     );
     let failed_phases = phases.iter().filter(|p| !p.ok).count() as u32;
     let failed = total.failed.max(failed_phases);
@@ -398,6 +510,39 @@ fn print_summary(phases: &[Phase]) -> ExitCode {
 mod tests {
     use super::*;
 
+    /// `--skip`/the filter match substrings: a test that merely contains
+    /// the marker would move between phases by accident.
+    #[test]
+    fn only_secured_node_tests_contain_the_marker() {
+        fn visit(dir: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() && !path.ends_with("target") {
+                    visit(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    for line in text.lines() {
+                        let Some(rest) = line.trim_start().split("fn ").nth(1) else {
+                            continue;
+                        };
+                        let name: String = rest
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        if name.contains(SECURE_TESTS) && !name.starts_with(SECURE_TESTS) {
+                            out.push(format!("{}: {name}", path.display()));
+                        }
+                    }
+                }
+            }
+        }
+        let mut wrong = Vec::new();
+        for dir in ["chapters", "labs", "shared", "exercises"] {
+            visit(&paths::workspace().join(dir), &mut wrong);
+        }
+        assert!(wrong.is_empty(), "rename these: {wrong:?}");
+    }
+
     #[test]
     fn parses_cargo_test_result_lines() {
         let c = parse_result_line(
@@ -405,6 +550,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!((c.passed, c.failed, c.ignored), (7, 0, 2));
+        let c = parse_result_line(
+            "test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 6 filtered out; finished in 1.02s",
+        )
+        .unwrap();
+        assert_eq!(c.filtered, 6);
         let c = parse_result_line(
             "test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out",
         )
