@@ -16,6 +16,7 @@ mod exercise;
 mod kafka;
 mod paths;
 mod quickstart;
+mod runner;
 mod secure;
 mod test;
 mod tour;

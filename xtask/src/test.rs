@@ -8,13 +8,12 @@
 //! that `kafka up --secure` starts) → the book. Brokers this command started are stopped at the end, whatever
 //! happened. The last line is the summary: `xtask test: N passed, M failed`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
-use crate::{book, kafka, paths, quickstart, secure};
+use crate::{book, kafka, paths, quickstart, runner, secure};
 
 /// Tests whose names start with this need the secured node (四.6): the
 /// broker phases skip them (`--skip`), the secured-node phase runs exactly
@@ -68,14 +67,9 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
                 test_phase(
                     "tests, 1 broker",
                     bootstrap,
-                    &[
-                        "--workspace",
-                        "--exclude",
-                        "ex-*",
-                        "--",
-                        "--skip",
-                        SECURE_TESTS,
-                    ],
+                    &["--workspace", "--exclude", "ex-*"],
+                    &["--skip", SECURE_TESTS],
+                    parallel_jobs(),
                 ),
                 exercise_phase(bootstrap),
                 quickstart_phase(bootstrap),
@@ -87,18 +81,13 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
     phases.append(&mut single);
 
     let mut three = with_brokers(3, &["tests, 3 brokers"], |bootstrap| {
+        // One binary at a time: these tests stop and freeze brokers.
         vec![test_phase(
             "tests, 3 brokers",
             bootstrap,
-            &[
-                "--workspace",
-                "--exclude",
-                "ex-*",
-                "--",
-                "--ignored",
-                "--skip",
-                SECURE_TESTS,
-            ],
+            &["--workspace", "--exclude", "ex-*"],
+            &["--ignored", "--skip", SECURE_TESTS],
+            1,
         )]
     })
     .remove(0);
@@ -214,32 +203,98 @@ fn with_brokers(
     }
 }
 
-/// Runs `cargo test` against `bootstrap`.
-fn test_phase(name: &'static str, bootstrap: &str, extra: &[&str]) -> Phase {
+/// How many test binaries the 1-broker phase runs at a time (`XTASK_TEST_JOBS`
+/// overrides). Most of them wait on the broker rather than on the CPU.
+fn parallel_jobs() -> usize {
+    std::env::var("XTASK_TEST_JOBS")
+        .ok()
+        .and_then(|j| j.parse().ok())
+        .filter(|&j| j > 0)
+        .unwrap_or(4)
+}
+
+/// Builds the test binaries that `selection` picks (cargo's package
+/// arguments) and runs each with `test_args` against `bootstrap`, `jobs` at
+/// a time (see `runner.rs`).
+fn test_phase(
+    name: &'static str,
+    bootstrap: &str,
+    selection: &[&str],
+    test_args: &[&str],
+    jobs: usize,
+) -> Phase {
     println!("\n==> {name}");
     let started = Instant::now();
-    // --no-fail-fast: one failing test binary must not hide the others.
-    // `extra` selects the packages: every crate but the workshop exercises
-    // (they fail until solved: their own phase proves that), or one crate.
-    let mut args = vec!["test", "--locked", "--no-fail-fast"];
-    args.extend_from_slice(extra);
-    let mut command = cargo(&args);
-    command.env("KAFKA_BROKERS", bootstrap);
-    match run_cargo_test(command) {
-        Ok((counts, ok, failures)) => Phase {
-            name,
-            ok: ok && counts.failed == 0,
-            counts: Some(counts),
-            elapsed: started.elapsed(),
-            note: failures,
+    let binaries = match runner::build(selection) {
+        Ok(binaries) => binaries,
+        Err(e) => {
+            return Phase {
+                name,
+                ok: false,
+                counts: None,
+                elapsed: started.elapsed(),
+                note: format!("{e:#}"),
+            };
+        }
+    };
+    println!(
+        "    built {} test binaries in {:.1} s; running them {jobs} at a time",
+        binaries.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let mut counts = Counts::default();
+    let mut failed_tests = Vec::new();
+    let mut failed_binaries = Vec::new();
+    runner::run(
+        binaries,
+        test_args,
+        &[("KAFKA_BROKERS", bootstrap)],
+        jobs,
+        |finished, done, total| {
+            println!(
+                "\n---- [{done}/{total}] {} ({:.1} s, {:.0} s into the phase) ----",
+                finished.binary.label,
+                finished.elapsed.as_secs_f64(),
+                started.elapsed().as_secs_f64()
+            );
+            print!("{}", finished.output);
+            let mut named = false;
+            for line in finished.output.lines() {
+                if let Some(result) = parse_result_line(line) {
+                    counts.passed += result.passed;
+                    counts.failed += result.failed;
+                    counts.ignored += result.ignored;
+                    counts.filtered += result.filtered;
+                }
+                if let Some(test) = line
+                    .strip_prefix("test ")
+                    .and_then(|rest| rest.strip_suffix(" ... FAILED"))
+                {
+                    failed_tests.push(test.to_string());
+                    named = true;
+                }
+            }
+            if !finished.success && !named {
+                failed_binaries.push(finished.binary.label.clone());
+            }
         },
-        Err(e) => Phase {
-            name,
-            ok: false,
-            counts: None,
-            elapsed: started.elapsed(),
-            note: format!("{e:#}"),
-        },
+    );
+    let mut note = Vec::new();
+    if !failed_tests.is_empty() {
+        note.push(format!("failed: {}", failed_tests.join(", ")));
+    }
+    if !failed_binaries.is_empty() {
+        note.push(format!(
+            "failed without a failing test (crashed or killed): {}",
+            failed_binaries.join(", ")
+        ));
+    }
+    Phase {
+        name,
+        ok: note.is_empty() && counts.failed == 0,
+        counts: Some(counts),
+        elapsed: started.elapsed(),
+        note: note.join("\n"),
     }
 }
 
@@ -263,7 +318,9 @@ fn secure_phase(expected: u32) -> Phase {
     let mut phase = test_phase(
         NAME,
         &kafka_layout::secure::bootstrap(),
-        &["-p", "ch04-security", "--", SECURE_TESTS],
+        &["-p", "ch04-security"],
+        &[SECURE_TESTS],
+        1,
     );
     if ours && let Err(e) = secure::down(false) {
         eprintln!("warning: stopping the secured node failed: {e:#}");
@@ -308,44 +365,6 @@ fn quickstart_phase(bootstrap: &str) -> Phase {
         elapsed: started.elapsed(),
         note: note.trim_start().to_string(),
     }
-}
-
-/// Streams `cargo test` output through and adds up its `test result:` lines.
-fn run_cargo_test(mut command: Command) -> Result<(Counts, bool, String)> {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("running cargo test")?;
-    let stdout = child.stdout.take().context("cargo test stdout")?;
-    let mut counts = Counts::default();
-    let mut failed_tests = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line?;
-        println!("{line}");
-        if let Some(result) = parse_result_line(&line) {
-            counts.passed += result.passed;
-            counts.failed += result.failed;
-            counts.ignored += result.ignored;
-            counts.filtered += result.filtered;
-        }
-        if let Some(name) = line
-            .strip_prefix("test ")
-            .and_then(|rest| rest.strip_suffix(" ... FAILED"))
-        {
-            failed_tests.push(name.to_string());
-        }
-    }
-    let status = child.wait()?;
-    let note = if failed_tests.is_empty() {
-        if status.success() {
-            String::new()
-        } else {
-            format!("cargo test exited with {status}")
-        }
-    } else {
-        format!("failed: {}", failed_tests.join(", "))
-    };
-    Ok((counts, status.success(), note))
 }
 
 /// Parses `test result: ok. 7 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; ...`.

@@ -5,7 +5,8 @@
 //! use; `offline` then proves the course runs without any network at all:
 //! it re-runs itself inside a new network namespace (`unshare -n`: only a
 //! loopback interface, no route out) with every tool told to stay offline,
-//! starts its own broker there, and runs the tour and the exercise proof.
+//! starts its own broker there, and runs the tour and the exercise proof
+//! (`--full`: the whole test command first, then the tour; CI runs that).
 //!
 //! What is fetched, and where it goes:
 //! - every crate of both lock files (the workspace and the quickstart's):
@@ -31,10 +32,18 @@ pub enum WorkshopCommand {
     /// Fetch everything the course needs once (crates, Kafka jars, mdbook, Go modules, Python wheels)
     Prepare,
     /// Prove the course runs with no network: the tour and the exercise proof inside `unshare -n`
-    Offline,
+    Offline(OfflineArgs),
     /// (internal) what `offline` runs inside the namespace
     #[command(hide = true)]
-    OfflineInner,
+    OfflineInner(OfflineArgs),
+}
+
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct OfflineArgs {
+    /// Run the whole test command (`cargo xtask test`, which includes the
+    /// exercise proof) instead of only the exercise proof, then the tour
+    #[arg(long)]
+    full: bool,
 }
 
 /// The broker of the offline proof gets its own ports and data, so it never
@@ -44,8 +53,8 @@ const OFFLINE_PORT_BASE: &str = "29092";
 pub fn run(command: WorkshopCommand) -> Result<ExitCode> {
     match command {
         WorkshopCommand::Prepare => prepare(),
-        WorkshopCommand::Offline => offline(),
-        WorkshopCommand::OfflineInner => offline_inner(),
+        WorkshopCommand::Offline(args) => offline(args),
+        WorkshopCommand::OfflineInner(args) => offline_inner(args),
     }
 }
 
@@ -183,7 +192,7 @@ fn prepare() -> Result<ExitCode> {
 
 /// Re-runs `cargo xtask workshop offline-inner` in a new network namespace
 /// with only loopback (brought up: Kafka and the clients talk over it).
-fn offline() -> Result<ExitCode> {
+fn offline(args: OfflineArgs) -> Result<ExitCode> {
     if !kafka_layout::jars_present() || !book::mdbook_installed() {
         bail!("nothing prepared yet: run `cargo xtask workshop prepare` first (with network)");
     }
@@ -198,10 +207,14 @@ fn offline() -> Result<ExitCode> {
     command.args(["sh", "-c", "ip link set lo up && exec \"$0\" \"$@\""]);
     command.arg(std::env::current_exe()?);
     command.args(["workshop", "offline-inner"]);
+    if args.full {
+        command.arg("--full");
+    }
     command.current_dir(paths::workspace());
     println!(
-        "==> a network namespace with loopback only (unshare {}): the tour and the exercise proof",
-        if root { "-n" } else { "-rn" }
+        "==> a network namespace with loopback only (unshare {}): {}",
+        if root { "-n" } else { "-rn" },
+        what(args)
     );
     let status = command
         .status()
@@ -213,9 +226,18 @@ fn offline() -> Result<ExitCode> {
     })
 }
 
+fn what(args: OfflineArgs) -> &'static str {
+    if args.full {
+        "the whole test command, then the tour"
+    } else {
+        "the tour and the exercise proof"
+    }
+}
+
 /// Inside the namespace: offline settings for every tool, our own broker,
-/// the tour, the exercises, and the broker stopped whatever happened.
-fn offline_inner() -> Result<ExitCode> {
+/// the tour, the exercises (or the whole test command), and the broker
+/// stopped whatever happened.
+fn offline_inner(args: OfflineArgs) -> Result<ExitCode> {
     let reachable = Command::new("sh")
         .args([
             "-c",
@@ -249,18 +271,28 @@ fn offline_inner() -> Result<ExitCode> {
         );
         Ok(status.success())
     };
-    // The tour starts (and stops) the brokers it needs itself.
-    let mut ok = run(&["tour"])?;
-    if run(&["kafka", "up"])? {
-        ok &= run(&["exercise", "verify"])?;
-    } else {
-        ok = false;
+    // The test command and the tour start (and stop) the brokers they need.
+    let mut ok = true;
+    if args.full {
+        ok &= run(&["test"])?;
     }
-    let _ = run(&["kafka", "down"]);
+    ok &= run(&["tour"])?;
+    if !args.full {
+        if run(&["kafka", "up"])? {
+            ok &= run(&["exercise", "verify"])?;
+        } else {
+            ok = false;
+        }
+        let _ = run(&["kafka", "down"]);
+    }
     println!(
         "\nworkshop offline: {}",
         if ok {
-            "the tour and every exercise ran with no network"
+            if args.full {
+                "every test, every exercise and the tour ran with no network"
+            } else {
+                "the tour and every exercise ran with no network"
+            }
         } else {
             "FAILED (see above)"
         }
