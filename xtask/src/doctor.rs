@@ -293,14 +293,18 @@ fn maven() -> Check {
 }
 
 fn go() -> Check {
-    const NAME: &str = "Go 1.23+ (kafka-go peers)";
-    const FIX: &str = "install Go 1.23+ from https://go.dev/dl";
+    // The newest `go` directive of the project's modules decides.
+    let (major, minor) = crate::workshop::go_minimum().unwrap_or((1, 26));
+    let name = format!("Go {major}.{minor}+ (kafka-go and franz-go peers)");
+    let fix = format!("install Go {major}.{minor}+ from https://go.dev/dl");
     match version_of("go", &["version"]) {
-        Some(v) if major_minor(&v, "go version go").is_some_and(|found| found >= (1, 23)) => {
-            Check::ok(NAME, v)
+        Some(v)
+            if major_minor(&v, "go version go").is_some_and(|found| found >= (major, minor)) =>
+        {
+            Check::ok(&name, v)
         }
-        Some(v) => Check::miss(NAME, true, format!("{v} is too old"), FIX),
-        None => Check::miss(NAME, true, "go not found", FIX),
+        Some(v) => Check::miss(&name, true, format!("{v} is too old"), fix),
+        None => Check::miss(&name, true, "go not found", fix),
     }
 }
 

@@ -80,19 +80,45 @@ fn step(name: &str, mut command: Command) -> Result<()> {
     Ok(())
 }
 
-/// Every directory with a `go.mod` under `chapters/` and `labs/`.
-fn go_modules() -> Result<Vec<PathBuf>> {
+/// Every directory with a `go.mod` one level inside a chapter or a lab
+/// (`chapters/ch02-balancers/go`, `labs/bench/franz`, ...).
+pub fn go_modules() -> Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for top in ["chapters", "labs"] {
-        for entry in std::fs::read_dir(paths::workspace().join(top))? {
-            let dir = entry?.path().join("go");
-            if dir.join("go.mod").exists() {
-                found.push(dir);
+        for crate_dir in std::fs::read_dir(paths::workspace().join(top))? {
+            let crate_dir = crate_dir?.path();
+            if !crate_dir.is_dir() {
+                continue;
+            }
+            for entry in std::fs::read_dir(&crate_dir)? {
+                let dir = entry?.path();
+                if dir.join("go.mod").exists() {
+                    found.push(dir);
+                }
             }
         }
     }
     found.sort();
     Ok(found)
+}
+
+/// The newest `go` directive among the project's modules: the Go a
+/// machine needs (franz-go's module asks for 1.26, kafka-go's for 1.23).
+pub fn go_minimum() -> Result<(u32, u32)> {
+    let mut newest = (0, 0);
+    for dir in go_modules()? {
+        let text = std::fs::read_to_string(dir.join("go.mod"))?;
+        let version = text
+            .lines()
+            .find_map(|line| line.strip_prefix("go "))
+            .and_then(|v| {
+                let mut parts = v.trim().split('.');
+                Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+            })
+            .with_context(|| format!("{}/go.mod has no `go 1.N` line", dir.display()))?;
+        newest = newest.max(version);
+    }
+    Ok(newest)
 }
 
 fn du(path: &Path) -> String {

@@ -37,7 +37,7 @@ fn doctor_passes_on_a_machine_that_has_everything() {
     for item in [
         "Rust 1.",
         "Java 17+",
-        "Go 1.23+",
+        "Go 1.26+",
         "ports (base 27092)",
         "disk space",
     ] {
