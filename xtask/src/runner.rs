@@ -25,6 +25,10 @@ use crate::paths;
 /// the slowest takes ~100 s alone, so this only ever catches a hang.
 const BINARY_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// The module whose `Faults` kill, freeze and restart the brokers of the
+/// local cluster: a test binary that uses it must not share the broker.
+const KILLS_BROKERS: &str = "local_cluster";
+
 /// One executable that `cargo test --no-run` built.
 #[derive(Debug, Clone)]
 pub struct TestBinary {
@@ -34,6 +38,9 @@ pub struct TestBinary {
     pub dir: PathBuf,
     pub package: String,
     pub executable: PathBuf,
+    /// Its source kills or restarts brokers (`tutorial_lab::local_cluster`):
+    /// it runs with nothing else running.
+    pub alone: bool,
 }
 
 /// What one binary printed and how it ended.
@@ -95,18 +102,25 @@ fn test_binary(message: &serde_json::Value) -> Option<TestBinary> {
         .parent()?
         .to_path_buf();
     let package = dir.file_name()?.to_string_lossy().into_owned();
-    let src = Path::new(message["target"]["src_path"].as_str()?);
-    let src = src.strip_prefix(&dir).unwrap_or(src).display().to_string();
+    let src_path = Path::new(message["target"]["src_path"].as_str()?);
+    let alone = std::fs::read_to_string(src_path).is_ok_and(|text| text.contains(KILLS_BROKERS));
+    let src = src_path
+        .strip_prefix(&dir)
+        .unwrap_or(src_path)
+        .display()
+        .to_string();
     Some(TestBinary {
         label: format!("{package} {src}"),
         dir,
         package,
         executable,
+        alone,
     })
 }
 
 /// Runs `binaries` with `args`, `jobs` at a time, and hands each one to
-/// `report` as it finishes (in finishing order). Returns all of them.
+/// `report` as it finishes (in finishing order). The ones marked `alone`
+/// run afterwards, one by one, with nothing else running.
 pub fn run(
     binaries: Vec<TestBinary>,
     args: &[&str],
@@ -115,6 +129,24 @@ pub fn run(
     mut report: impl FnMut(&Finished, usize, usize),
 ) -> Vec<Finished> {
     let total = binaries.len();
+    let (alone, shared): (Vec<_>, Vec<_>) = binaries.into_iter().partition(|b| b.alone);
+    let mut all = Vec::new();
+    for (batch, jobs) in [(shared, jobs), (alone, 1)] {
+        run_batch(batch, args, envs, jobs, |finished| {
+            all.push(finished);
+            report(all.last().expect("just pushed"), all.len(), total);
+        });
+    }
+    all
+}
+
+fn run_batch(
+    binaries: Vec<TestBinary>,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    jobs: usize,
+    mut each: impl FnMut(Finished),
+) {
     let queue = Arc::new(Mutex::new(VecDeque::from(binaries)));
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     let envs: Vec<(String, String)> = envs
@@ -144,15 +176,12 @@ pub fn run(
         }));
     }
     drop(done);
-    let mut all = Vec::new();
     for finished in results {
-        all.push(finished);
-        report(all.last().expect("just pushed"), all.len(), total);
+        each(finished);
     }
     for worker in workers {
         let _ = worker.join();
     }
-    all
 }
 
 /// One binary, its stdout and stderr interleaved in a log file (as a

@@ -1,6 +1,7 @@
 //! The broker stops and comes back while a producer is writing. This test
 //! kills and restarts the local broker (started by `cargo xtask kafka up`),
-//! so it lives alone in its test binary.
+//! so it lives alone in its test binary, and `cargo xtask test` runs that
+//! binary with no other one running (it sees `local_cluster` in the source).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
