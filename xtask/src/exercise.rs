@@ -14,18 +14,18 @@
 //!   its solution (the solution is compiled through the feature, so nothing
 //!   in the working tree changes).
 
+use std::collections::BTreeMap;
 use std::collections::hash_map::DefaultHasher;
 use std::fs;
 use std::hash::{Hash, Hasher};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
-use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 
-use crate::paths;
+use crate::{paths, runner};
 
 #[derive(Debug, Subcommand)]
 pub enum ExerciseCommand {
@@ -385,40 +385,49 @@ pub struct VerifyReport {
     pub note: String,
 }
 
-/// Every exercise (or those named) must fail as shipped — its tests run and
-/// fail, not a build error — and pass with its solution.
+/// Every exercise must fail as shipped — its tests run and fail, it does
+/// not merely fail to build — and pass with its solution. Each mode is one
+/// `cargo test --no-run` for all exercises (the solutions through each
+/// crate's `solution` feature, so nothing in the working tree changes), and
+/// the test binaries run four at a time (see `runner.rs`).
 pub fn verify(bootstrap: Option<&str>) -> Result<VerifyReport> {
     let mut report = VerifyReport {
         passed: 0,
         failed: 0,
         note: String::new(),
     };
+    let exercises = all()?;
+    let pristine: Vec<&Exercise> = exercises
+        .iter()
+        .filter(|e| shipped(e).is_ok_and(|s| fs::read_to_string(e.file()).ok() == Some(s)))
+        .collect();
+    let unsolved = outcomes(&pristine, false, bootstrap)?;
+    let everyone: Vec<&Exercise> = exercises.iter().collect();
+    let solved = outcomes(&everyone, true, bootstrap)?;
     let mut lines = Vec::new();
-    for exercise in all()? {
-        let started = Instant::now();
-        let edited = shipped(&exercise)
-            .map(|s| fs::read_to_string(exercise.file()).ok() != Some(s))
-            .unwrap_or(true);
-        let unsolved = if edited {
-            "not run (src/exercise.rs differs from the shipped one)".to_string()
-        } else {
-            let (ok, output) = cargo_test(&exercise, &[], bootstrap)?;
-            if ok {
+    for exercise in &exercises {
+        let unsolved = match unsolved.get(&exercise.name) {
+            None => "not run (src/exercise.rs differs from the shipped one)".to_string(),
+            Some((true, output)) => {
                 report.failed += 1;
                 format!("PASSES as shipped — the exercise proves nothing:\n{output}")
-            } else if !output.contains("test result: FAILED") {
-                report.failed += 1;
-                format!("does not build as shipped:\n{}", failures(&output))
-            } else {
-                "fails as shipped".to_string()
             }
+            Some((false, output)) if !output.contains("test result: FAILED") => {
+                report.failed += 1;
+                format!("does not build as shipped:\n{}", failures(output))
+            }
+            Some((false, _)) => "fails as shipped".to_string(),
         };
-        let (ok, output) = cargo_test(&exercise, &["--features", "solution"], bootstrap)?;
-        let solved = if ok {
-            "passes solved".to_string()
-        } else {
-            report.failed += 1;
-            format!("FAILS with its solution:\n{}", failures(&output))
+        let solved = match solved.get(&exercise.name) {
+            Some((true, _)) => "passes solved".to_string(),
+            Some((false, output)) => {
+                report.failed += 1;
+                format!("FAILS with its solution:\n{}", failures(output))
+            }
+            None => {
+                report.failed += 1;
+                "FAILS with its solution: no test binary was built".to_string()
+            }
         };
         if !unsolved.starts_with("PASSES")
             && !unsolved.starts_with("does not")
@@ -426,14 +435,92 @@ pub fn verify(bootstrap: Option<&str>) -> Result<VerifyReport> {
         {
             report.passed += 1;
         }
-        lines.push(format!(
-            "{:<28} {unsolved}; {solved} ({:.0} s)",
-            exercise.name,
-            started.elapsed().as_secs_f64()
-        ));
+        lines.push(format!("{:<28} {unsolved}; {solved}", exercise.name));
     }
     report.note = lines.join("\n");
     Ok(report)
+}
+
+/// Builds the tests of `exercises` (solved or as shipped) in one cargo run
+/// and runs them; for each exercise: did all its test binaries pass, and
+/// what they printed. If the batch does not build, each exercise is built
+/// on its own instead, so a broken one is named and the others still count.
+fn outcomes(
+    exercises: &[&Exercise],
+    solution: bool,
+    bootstrap: Option<&str>,
+) -> Result<BTreeMap<String, (bool, String)>> {
+    let mut results = BTreeMap::new();
+    if exercises.is_empty() {
+        return Ok(results);
+    }
+    let mode = if solution { "solved" } else { "as shipped" };
+    let selection = |names: &[&Exercise]| {
+        let mut args = Vec::new();
+        for e in names {
+            args.extend(["-p".to_string(), e.name.clone()]);
+        }
+        if solution {
+            let features: Vec<String> = names
+                .iter()
+                .map(|e| format!("{}/solution", e.name))
+                .collect();
+            args.extend(["--features".to_string(), features.join(",")]);
+        }
+        args
+    };
+    println!(
+        "--- exercises {mode}: building {} crate(s)",
+        exercises.len()
+    );
+    let args = selection(exercises);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let binaries = match runner::build_quiet(&args) {
+        Ok(binaries) => binaries,
+        Err(_) => {
+            // One of them does not build: find which, build the rest.
+            let mut binaries = Vec::new();
+            for exercise in exercises {
+                let args = selection(&[exercise]);
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                match runner::build_quiet(&args) {
+                    Ok(mut built) => binaries.append(&mut built),
+                    Err(e) => {
+                        results.insert(exercise.name.clone(), (false, format!("error: {e:#}")));
+                    }
+                }
+            }
+            binaries
+        }
+    };
+    let mut envs = vec![("CARGO_TERM_COLOR", "never")];
+    if let Some(bootstrap) = bootstrap {
+        envs.push(("KAFKA_BROKERS", bootstrap));
+    }
+    println!(
+        "--- exercises {mode}: running {} test binaries",
+        binaries.len()
+    );
+    let started = std::time::Instant::now();
+    for finished in runner::run(binaries, &[], &envs, 4, |f, done, total| {
+        println!(
+            "    [{done}/{total}] {} {} ({:.1} s)",
+            f.binary.label,
+            if f.success { "passed" } else { "failed" },
+            f.elapsed.as_secs_f64()
+        );
+    }) {
+        let entry = results
+            .entry(finished.binary.package.clone())
+            .or_insert((true, String::new()));
+        entry.0 &= finished.success;
+        entry.1.push_str(&finished.output);
+    }
+    println!(
+        "--- exercises {mode}: ran in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(results)
 }
 
 #[cfg(test)]

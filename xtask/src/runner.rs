@@ -52,8 +52,19 @@ pub struct Finished {
 }
 
 /// `cargo test --no-run <selection>`: builds, streams the compiler's
-/// progress through, and returns the test executables in cargo's order.
+/// progress and diagnostics through, and returns the test executables in
+/// cargo's order.
 pub fn build(selection: &[&str]) -> Result<Vec<TestBinary>> {
+    build_with(selection, true)
+}
+
+/// The same without printing diagnostics (the workshop exercises warn about
+/// their unused stubs); a failed build's errors are in the error instead.
+pub fn build_quiet(selection: &[&str]) -> Result<Vec<TestBinary>> {
+    build_with(selection, false)
+}
+
+fn build_with(selection: &[&str], loud: bool) -> Result<Vec<TestBinary>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(cargo)
         .args([
@@ -64,21 +75,30 @@ pub fn build(selection: &[&str]) -> Result<Vec<TestBinary>> {
         ])
         .args(selection)
         .current_dir(paths::workspace())
-        .stderr(Stdio::inherit())
+        .stderr(if loud {
+            Stdio::inherit()
+        } else {
+            Stdio::piped()
+        })
         .output()
         .context("running cargo test --no-run")?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    // Diagnostics come as JSON with a `rendered` text: print those.
     let mut binaries = Vec::new();
+    let mut errors = String::new();
     for line in stdout.lines() {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
+        // Diagnostics come as JSON with a `rendered` text.
         if let Some(rendered) = message
             .pointer("/message/rendered")
             .and_then(|r| r.as_str())
         {
-            eprint!("{rendered}");
+            if loud {
+                eprint!("{rendered}");
+            } else if message.pointer("/message/level").and_then(|l| l.as_str()) == Some("error") {
+                errors.push_str(rendered);
+            }
         }
         if let Some(binary) = test_binary(&message) {
             binaries.push(binary);
@@ -86,8 +106,11 @@ pub fn build(selection: &[&str]) -> Result<Vec<TestBinary>> {
     }
     if !output.status.success() {
         bail!(
-            "the tests did not build (cargo test --no-run exited with {})",
-            output.status
+            "the tests did not build (cargo test --no-run {} exited with {}){}{}",
+            selection.join(" "),
+            output.status,
+            if errors.is_empty() { "" } else { ":\n" },
+            errors
         );
     }
     Ok(binaries)
