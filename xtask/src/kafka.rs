@@ -789,17 +789,28 @@ mod tests {
 
     #[test]
     fn three_node_config_has_a_three_voter_quorum_and_rf3_internal_topics() {
+        // The ports as written for the default base, moved like every port
+        // (`KAFKA_PORT_BASE`: CI runs the tests on base 29092).
+        let p = kafka_layout::ports::shifted;
         let text = server_properties(2, 3, Path::new("/tmp/x"));
         assert!(text.contains("node.id=2\n"));
-        assert!(text.contains(
-            "controller.quorum.voters=1@localhost:9093,2@localhost:9095,3@localhost:9097\n"
-        ));
-        assert!(text.contains(
-            "\nlisteners=PLAINTEXT://localhost:9094,PROXIED://localhost:9194,CONTROLLER://localhost:9095\n"
-        ));
-        assert!(text.contains(
-            "\nadvertised.listeners=PLAINTEXT://localhost:9094,PROXIED://localhost:9294\n"
-        ));
+        assert!(text.contains(&format!(
+            "controller.quorum.voters=1@localhost:{},2@localhost:{},3@localhost:{}\n",
+            p(9093),
+            p(9095),
+            p(9097)
+        )));
+        assert!(text.contains(&format!(
+            "\nlisteners=PLAINTEXT://localhost:{},PROXIED://localhost:{},CONTROLLER://localhost:{}\n",
+            p(9094),
+            p(9194),
+            p(9095)
+        )));
+        assert!(text.contains(&format!(
+            "\nadvertised.listeners=PLAINTEXT://localhost:{},PROXIED://localhost:{}\n",
+            p(9094),
+            p(9294)
+        )));
         assert!(text.contains("offsets.topic.replication.factor=3\n"));
         assert!(text.contains("transaction.state.log.min.isr=2\n"));
     }
