@@ -10,7 +10,7 @@
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use tutorial_lab::relay::Relay;
+use tutorial_lab::relay::{Relay, start_when_free};
 use tutorial_support::brokers::{proxied_advertised, proxied_listener};
 
 /// The broker's PROXIED listener, where the relay forwards to
@@ -24,9 +24,16 @@ pub fn relay_address() -> String {
     proxied_advertised()
 }
 
-/// Starts the link: `relay_address()` → `proxied_address()`. `cut()` and `restore()` it.
+/// How long to wait for the relay's port: every lab in front of the
+/// `PROXIED` listener shares it, and `cargo xtask test` runs several test
+/// binaries at once (the same bound as 二.5's and 四.7's labs).
+const PORT_WAIT: Duration = Duration::from_secs(120);
+
+/// Starts the link: `relay_address()` → `proxied_address()`, waiting while
+/// another lab holds the port. `cut()` and `restore()` it.
 pub async fn start() -> std::io::Result<Relay> {
-    Relay::start(&relay_address(), &proxied_address()).await
+    let (listen, target) = (relay_address(), proxied_address());
+    start_when_free(PORT_WAIT, || Relay::start(&listen, &target)).await
 }
 
 /// Whether the broker has the PROXIED listener the link needs.
