@@ -17,7 +17,7 @@ use kafka_layout::secure::{ADMIN, ALICE, BOB};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::RDKafkaErrorCode;
-use tutorial_support::topics::unique_name;
+use tutorial_support::topics::{unique_name, wait_for_leaders};
 
 /// Bound of one login check: far above the ~1 s a refusal takes.
 const LOGIN_LIMIT: Duration = Duration::from_secs(30);
@@ -47,9 +47,16 @@ fn records_in(node: &SecureNode, topic: &str) -> i64 {
 
 async fn admin_topic(node: &SecureNode, prefix: &str) -> String {
     let topic = unique_name(prefix);
-    create_topic(&secure_config(&login(node, ADMIN)), &topic, 1)
+    let admin = secure_config(&login(node, ADMIN));
+    create_topic(&admin, &topic, 1)
         .await
         .unwrap_or_else(|code| panic!("the admin could not create {topic}: {code:?}"));
+    // CreateTopics returns before every broker's metadata has the partition
+    // (a watermark query right after it once failed with UnknownPartition).
+    let consumer: BaseConsumer = admin.create().expect("admin consumer");
+    wait_for_leaders(consumer.client(), &topic, Some(1), Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| panic!("{topic} has no leader 30 s after it was created: {e}"));
     topic
 }
 
