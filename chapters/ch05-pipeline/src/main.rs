@@ -3,21 +3,25 @@
 //! Run: `cargo run -p ch05-pipeline` starts the three stages against a broker
 //! on localhost:9092, shows them live and ends with a summary (Ctrl-C stops
 //! them in order, nothing lost). `… -- ingest|transform|sink` runs one stage
-//! alone; `… -- chaos` is the chaos drill; `… -- bench` the benchmark.
+//! alone; `… -- chaos` is the chaos drill.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
+use ch05_pipeline::lab::drill::{self, DrillArgs};
+use ch05_pipeline::lab::runner::{self, RunArgs};
 use ch05_pipeline::lab::stages::{self, IngestArgs, SinkArgs, TransformArgs};
 use clap::{Parser, Subcommand};
-use tutorial_support::BrokerArgs;
+use tutorial_support::{BrokerArgs, summary};
 
-/// 五 综合实战: a high-throughput pipeline — ingest → transform (windowed counts, exactly-once) → sink (SQLite)
+/// 五 综合实战: a high-throughput pipeline — ingest → transform (windowed counts, exactly-once) → sink (SQLite). Without a subcommand: all three stages, live.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
     #[command(flatten)]
     brokers: BrokerArgs,
+    #[command(flatten)]
+    run: RunArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -30,6 +34,8 @@ enum Command {
     Transform(TransformArgs),
     /// Stage 3: results into SQLite, offsets in the same database transaction
     Sink(SinkArgs),
+    /// The chaos drill: random SIGKILLs of stages and a broker, then the audit
+    Chaos(DrillArgs),
 }
 
 #[tokio::main]
@@ -48,9 +54,22 @@ async fn run(args: Args) -> Result<()> {
         }
         Some(Command::Transform(a)) => stages::transform(&cluster, a).await,
         Some(Command::Sink(a)) => stages::sink(&cluster, a).await,
-        None => {
-            cluster.require_real("the pipeline's replicated topics and transactions")?;
+        Some(Command::Chaos(a)) => {
+            let report = drill::run(&cluster, &std::env::current_exe()?, &a).await?;
+            println!(
+                "drill: {} kills ({}), broker {:?} killed and restarted, {:.1} s",
+                report.kills.len(),
+                report.kills.join(","),
+                report.broker_killed,
+                report.seconds
+            );
+            let mut fields = report.audit.fields();
+            fields.push(("kills", report.kills.len().to_string()));
+            fields.push(("seconds", format!("{:.1}", report.seconds)));
+            fields.push(("seed", report.seed.to_string()));
+            summary("audit", &fields);
             Ok(())
         }
+        None => runner::run(&cluster, args.run).await,
     }
 }

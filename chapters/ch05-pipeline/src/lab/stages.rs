@@ -301,7 +301,7 @@ pub async fn transform(cluster: &Cluster, args: TransformArgs) -> Result<()> {
         &["group.id", "group.instance.id", "enable.auto.commit", "isolation.level", "session.timeout.ms", "partition.assignment.strategy"],
     )?;
     let keys: &[&str] = match mode {
-        Mode::ExactlyOnce => &["transactional.id", "enable.idempotence", "transaction.timeout.ms"],
+        Mode::ExactlyOnce => &["transactional.id", "transaction.timeout.ms"],
         Mode::AtLeastOnce => &["enable.idempotence", "acks"],
     };
     print_effective("transform: producer settings", &producer_config, keys)?;
@@ -372,7 +372,7 @@ pub struct SinkArgs {
     /// Also record every counted event id (the audit's ledger)
     #[arg(long)]
     pub ledger: bool,
-    /// The consumer group (at-least-once only; exactly-once keeps its offsets in the database)
+    /// The consumer group (exactly-once never joins or commits to it: its offsets are in the database)
     #[arg(long, default_value = "ch05-sink")]
     pub group: String,
     /// Results per database transaction, at most
@@ -402,9 +402,9 @@ pub async fn sink(cluster: &Cluster, args: SinkArgs) -> Result<()> {
     let metrics = Metrics::new();
     let _server = metrics_endpoint(args.metrics_port, &metrics, "sink").await?;
     let offsets_in_db = args.mode == Guarantee::ExactlyOnce;
-    let mut config = with_statistics(sink::consumer_config(cluster.bootstrap_servers()));
+    let mut config = with_statistics(sink::consumer_config(cluster.bootstrap_servers(), &args.group));
     if !offsets_in_db {
-        config.set("group.id", &args.group).set("auto.offset.reset", "earliest");
+        config.set("auto.offset.reset", "earliest");
     }
     print_effective("sink: consumer settings", &config, &["isolation.level", "enable.auto.commit"])?;
     let consumer: BaseConsumer<Observed> =

@@ -97,13 +97,15 @@ pub fn stored_offsets(db: &Connection, topic: &str) -> rusqlite::Result<BTreeMap
 // ANCHOR_END: open
 
 // ANCHOR: consumer
-/// No consumer group: the sink assigns itself every partition (SQLite has
-/// one writer, so there is one sink) and starts where the database says.
-/// `read_committed`: only results of committed transactions.
-pub fn consumer_config(bootstrap: &str) -> ClientConfig {
+/// No group membership: the sink assigns itself every partition (SQLite
+/// has one writer, so there is one sink) and starts where the database
+/// says. librdkafka's `assign` still wants a `group.id`, though nothing is
+/// ever committed to it. `read_committed`: only committed transactions.
+pub fn consumer_config(bootstrap: &str, group: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("isolation.level", "read_committed");
     config
@@ -238,8 +240,13 @@ pub fn run(
     let mut started = Instant::now();
     loop {
         let stopping = stop.load(Ordering::Relaxed);
-        if !stopping && let Some(message) = consumer.poll(Duration::from_millis(50)) {
-            let message = message.context("reading results")?;
+        let polled = if stopping { None } else { consumer.poll(Duration::from_millis(50)) };
+        if let Some(Err(error)) = &polled {
+            // librdkafka reports what it is recovering from (a broker
+            // gone, a leader moved) and goes on fetching.
+            tracing::warn!("sink consumer: {error}");
+        }
+        if let Some(Ok(message)) = polled {
             let result = results::decode(message.payload().unwrap_or_default()).with_context(|| {
                 format!("result at partition {} offset {} does not decode", message.partition(), message.offset())
             })?;

@@ -75,6 +75,7 @@ pub struct Totals {
 
 #[derive(Default)]
 struct State {
+    /// Each partition's windows, and when it last had input.
     partitions: HashMap<i32, (PartitionWindows, Instant)>,
     /// Something was produced since the last commit (a transaction is open).
     open: Option<Instant>,
@@ -160,9 +161,16 @@ pub fn run(
             last_idle_check = Instant::now();
             let idle = transform.options.idle_close;
             let mut due = Vec::new();
-            for (windows, last_input) in state.partitions.values_mut() {
-                let now = (last_input.elapsed() >= idle).then(now_ms);
-                due.extend(windows.close_due(now));
+            for (partition, (windows, last_input)) in state.partitions.iter_mut() {
+                // Idle means: nothing new for a while *and* nothing left to
+                // read — asked of the broker (the end a read_committed
+                // reader sees), and only when there is a window to close.
+                let idle = last_input.elapsed() >= idle
+                    && windows.has_open()
+                    && consumer
+                        .fetch_watermarks(&transform.options.input, *partition, Duration::from_secs(1))
+                        .is_ok_and(|(_, end)| windows.next_offset() >= end);
+                due.extend(windows.close_due(idle.then(now_ms)));
             }
             transform.emit(&mut state, &due)?;
         }

@@ -170,6 +170,16 @@ impl PartitionWindows {
         added
     }
 
+    /// Whether a window is open (waiting for its watermark).
+    pub fn has_open(&self) -> bool {
+        !self.open.is_empty()
+    }
+
+    /// The offset after the last record handled.
+    pub fn next_offset(&self) -> i64 {
+        self.next
+    }
+
     /// A record at `offset` that is not an event (dead-lettered): skipped
     /// if it was handled before the last commit.
     pub fn handled_before(&mut self, offset: i64) -> bool {
