@@ -34,15 +34,34 @@ fn number(audit: &std::collections::BTreeMap<String, String>, key: &str) -> u64 
 #[ignore = "needs three brokers: cargo xtask test runs it in its three-broker phase"]
 fn exactly_once_survives_stage_and_broker_kills() {
     let _one = ONE_DRILL.lock().unwrap_or_else(|e| e.into_inner());
-    let audit = drill(&["--mode", "exactly-once", "--events", "212000", "--kills", "10"]);
+    let audit = drill(&[
+        "--mode",
+        "exactly-once",
+        "--events",
+        "212000",
+        "--kills",
+        "10",
+    ]);
     assert!(number(&audit, "input_events") >= 200_000, "{audit:?}");
-    assert!(number(&audit, "kills") >= 12, "10 random + 2 at the chosen point: {audit:?}");
+    assert!(
+        number(&audit, "kills") >= 12,
+        "10 random + 2 at the chosen point: {audit:?}"
+    );
     assert_eq!(number(&audit, "lost"), 0, "{audit:?}");
     assert_eq!(number(&audit, "double_counted"), 0, "{audit:?}");
-    assert_eq!(number(&audit, "counted_once"), number(&audit, "input_events"));
+    assert_eq!(
+        number(&audit, "counted_once"),
+        number(&audit, "input_events")
+    );
     assert!(number(&audit, "bad") > 0, "{audit:?}");
-    assert_eq!(number(&audit, "bad_missing_from_dlq") + number(&audit, "bad_doubled_in_dlq"), 0);
-    assert_eq!(number(&audit, "user_cells_wrong") + number(&audit, "page_cells_wrong"), 0);
+    assert_eq!(
+        number(&audit, "bad_missing_from_dlq") + number(&audit, "bad_doubled_in_dlq"),
+        0
+    );
+    assert_eq!(
+        number(&audit, "user_cells_wrong") + number(&audit, "page_cells_wrong"),
+        0
+    );
     assert_eq!(audit["exactly_once"], "true", "{audit:?}");
 }
 
@@ -50,8 +69,19 @@ fn exactly_once_survives_stage_and_broker_kills() {
 #[ignore = "needs three brokers: cargo xtask test runs it in its three-broker phase"]
 fn at_least_once_counts_events_twice_after_the_same_kills() {
     let _one = ONE_DRILL.lock().unwrap_or_else(|e| e.into_inner());
-    let audit = drill(&["--mode", "at-least-once", "--events", "50000", "--kills", "4"]);
-    assert_eq!(number(&audit, "lost"), 0, "at-least-once loses nothing: {audit:?}");
+    let audit = drill(&[
+        "--mode",
+        "at-least-once",
+        "--events",
+        "50000",
+        "--kills",
+        "4",
+    ]);
+    assert_eq!(
+        number(&audit, "lost"),
+        0,
+        "at-least-once loses nothing: {audit:?}"
+    );
     assert!(number(&audit, "double_counted") > 0, "{audit:?}");
     assert!(number(&audit, "page_cells_wrong") > 0, "{audit:?}");
     assert_eq!(audit["exactly_once"], "false");

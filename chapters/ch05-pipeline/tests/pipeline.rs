@@ -37,9 +37,21 @@ async fn ctrl_c_then_rerun_loses_nothing_and_counts_nothing_twice() {
     let dir = scratch("ch05-run");
     let prefix = unique_name("ch05-test");
     let data = dir.display().to_string();
-    let args = ["--prefix", &prefix, "--data-dir", &data, "--rate", "2000", "--bad-every", "500"];
+    let args = [
+        "--prefix",
+        &prefix,
+        "--data-dir",
+        &data,
+        "--rate",
+        "2000",
+        "--bad-every",
+        "500",
+    ];
 
-    let mut first = ChildProcess::spawn(pipeline(&brokers, &[&args[..], &["--seconds", "0"]].concat()));
+    let mut first = ChildProcess::spawn(pipeline(
+        &brokers,
+        &[&args[..], &["--seconds", "0"]].concat(),
+    ));
     first.wait_for_line("pipeline: metrics", Duration::from_secs(60));
     // Let events flow for a while, then Ctrl-C.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -50,26 +62,44 @@ async fn ctrl_c_then_rerun_loses_nothing_and_counts_nothing_twice() {
     std::thread::sleep(Duration::from_secs(2));
     first.signal(Signal::SIGINT);
     let output = first.finish(Duration::from_secs(90)).unwrap();
-    assert_eq!(summary_of(&output, "pipeline")["interrupted"], "true", "{output}");
+    assert_eq!(
+        summary_of(&output, "pipeline")["interrupted"],
+        "true",
+        "{output}"
+    );
 
-    let mut second = ChildProcess::spawn(pipeline(&brokers, &[&args[..], &["--seconds", "2"]].concat()));
+    let mut second = ChildProcess::spawn(pipeline(
+        &brokers,
+        &[&args[..], &["--seconds", "2"]].concat(),
+    ));
     let output = second.finish(Duration::from_secs(180)).unwrap();
     let run = summary_of(&output, "pipeline");
     assert_eq!(run["interrupted"], "false");
     assert_eq!(run["transformed"], run["total_input"], "{output}");
     let ingest_log = std::fs::read_to_string(dir.join("logs/ingest.log")).unwrap();
-    let first_id: u64 = summary_of(&ingest_log, "ingest")["first_id"].parse().unwrap();
+    let first_id: u64 = summary_of(&ingest_log, "ingest")["first_id"]
+        .parse()
+        .unwrap();
     assert!(first_id > 0, "the rerun continues the ids:\n{ingest_log}");
 
-    let topics = Topics { prefix, partitions: 6 };
+    let topics = Topics {
+        prefix,
+        partitions: 6,
+    };
     let db = dir.join("pipeline.db");
-    let windowing = Windowing { size_ms: 1000, grace_ms: 0 };
+    let windowing = Windowing {
+        size_ms: 1000,
+        grace_ms: 0,
+    };
     let (b, e, d) = (brokers.clone(), topics.events(), topics.dlq());
     let found = tokio::task::spawn_blocking(move || audit::audit(&b, &e, &d, &db, windowing))
         .await
         .unwrap()
         .unwrap();
-    assert!(found.bad_records > 0 && found.input_events > 1000, "{found:?}");
+    assert!(
+        found.bad_records > 0 && found.input_events > 1000,
+        "{found:?}"
+    );
     assert!(found.exactly_once(), "{found:?}");
     std::fs::remove_dir_all(dir).ok();
 }
@@ -78,8 +108,12 @@ fn counted_some(dir: &Path) -> bool {
     let Ok(db) = audit::read_only(&dir.join("pipeline.db")) else {
         return false;
     };
-    db.query_row("SELECT COALESCE(SUM(events), 0) FROM page_counts", [], |r| r.get::<_, i64>(0))
-        .is_ok_and(|n| n > 0)
+    db.query_row(
+        "SELECT COALESCE(SUM(events), 0) FROM page_counts",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .is_ok_and(|n| n > 0)
 }
 
 fn stored(db: &Path, topic: &str) -> std::collections::BTreeMap<i32, i64> {
@@ -103,7 +137,10 @@ async fn write_results(brokers: &str, topic: &str, n: usize) {
         };
         let value = encode(&result);
         producer
-            .send(FutureRecord::to(topic).key("k").payload(&value), Duration::from_secs(30))
+            .send(
+                FutureRecord::to(topic).key("k").payload(&value),
+                Duration::from_secs(30),
+            )
             .await
             .unwrap();
     }
@@ -116,12 +153,27 @@ async fn write_results(brokers: &str, topic: &str, n: usize) {
 async fn a_locked_database_stops_the_sink_without_moving_offsets() {
     let cluster = test_cluster();
     let brokers = cluster.bootstrap_servers().to_string();
-    let topics = Topics { prefix: unique_name("ch05-lock"), partitions: 1 };
+    let topics = Topics {
+        prefix: unique_name("ch05-lock"),
+        partitions: 1,
+    };
     topics.ensure(&cluster).await.unwrap();
     let dir = scratch("ch05-lock");
     let db = dir.join("pipeline.db");
     let db_flag = db.display().to_string();
-    let sink_args = ["sink", "--prefix", &topics.prefix, "--partitions", "1", "--db", &db_flag, "--metrics-port", "0", "--busy-timeout-ms", "300"];
+    let sink_args = [
+        "sink",
+        "--prefix",
+        &topics.prefix,
+        "--partitions",
+        "1",
+        "--db",
+        &db_flag,
+        "--metrics-port",
+        "0",
+        "--busy-timeout-ms",
+        "300",
+    ];
 
     write_results(&brokers, &topics.results(), 5).await;
     let mut sink = ChildProcess::spawn(pipeline(&brokers, &sink_args));
@@ -140,7 +192,10 @@ async fn a_locked_database_stops_the_sink_without_moving_offsets() {
     let status = locked.wait(Duration::from_secs(60));
     let output = locked.transcript();
     assert!(!status.success(), "{output}");
-    assert!(output.contains(&db_flag) && output.contains("locked"), "{output}");
+    assert!(
+        output.contains(&db_flag) && output.contains("locked"),
+        "{output}"
+    );
     assert!(!output.contains("panicked"), "{output}");
     holder.execute_batch("ROLLBACK").unwrap();
     drop(holder);
@@ -166,11 +221,22 @@ fn an_unusable_database_path_is_named() {
     let path = dir.display().to_string();
     let mut sink = ChildProcess::spawn(pipeline(
         cluster.bootstrap_servers(),
-        &["sink", "--prefix", &unique_name("ch05-bad"), "--db", &path, "--metrics-port", "0"],
+        &[
+            "sink",
+            "--prefix",
+            &unique_name("ch05-bad"),
+            "--db",
+            &path,
+            "--metrics-port",
+            "0",
+        ],
     ));
     let status = sink.wait(Duration::from_secs(60));
     let output = sink.transcript();
     assert!(!status.success(), "{output}");
-    assert!(output.contains(&format!("cannot write the database {path}")), "{output}");
+    assert!(
+        output.contains(&format!("cannot write the database {path}")),
+        "{output}"
+    );
     std::fs::remove_dir_all(dir).ok();
 }

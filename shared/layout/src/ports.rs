@@ -150,7 +150,10 @@ pub fn single() -> Vec<(u16, &'static str)> {
     vec![
         (metrics(), "四.5 metrics endpoint (/metrics)"),
         (pipeline_ingest_metrics(), "五 pipeline: ingest's /metrics"),
-        (pipeline_transform_metrics(), "五 pipeline: transform's /metrics"),
+        (
+            pipeline_transform_metrics(),
+            "五 pipeline: transform's /metrics",
+        ),
         (pipeline_sink_metrics(), "五 pipeline: sink's /metrics"),
         (secure_client(), "secured node: SASL_SSL listener"),
         (secure_controller(), "secured node: controller (KRaft)"),

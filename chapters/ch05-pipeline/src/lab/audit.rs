@@ -74,7 +74,10 @@ impl Audit {
             ("input_duplicate_ids", self.input_duplicate_ids.to_string()),
             ("bad", self.bad_records.to_string()),
             ("dlq", self.dead_lettered.to_string()),
-            ("bad_missing_from_dlq", self.bad_missing_from_dlq.to_string()),
+            (
+                "bad_missing_from_dlq",
+                self.bad_missing_from_dlq.to_string(),
+            ),
             ("bad_doubled_in_dlq", self.bad_doubled_in_dlq.to_string()),
             ("counted_once", self.counted_once.to_string()),
             ("lost", self.lost.to_string()),
@@ -124,7 +127,11 @@ pub fn read_topic(
     let deadline = Instant::now() + limit;
     while at_end.len() < partitions.len() {
         if Instant::now() > deadline {
-            bail!("reading {topic}: {} of {} partitions at their end after {limit:?}", at_end.len(), partitions.len());
+            bail!(
+                "reading {topic}: {} of {} partitions at their end after {limit:?}",
+                at_end.len(),
+                partitions.len()
+            );
         }
         match consumer.poll(Duration::from_millis(200)) {
             Some(Ok(message)) => {
@@ -148,7 +155,13 @@ pub fn read_only(path: &Path) -> Result<Connection> {
 }
 
 /// The audit of `events` + `dlq` (topics) against the database at `db`.
-pub fn audit(bootstrap: &str, events_topic: &str, dlq_topic: &str, db: &Path, windowing: Windowing) -> Result<Audit> {
+pub fn audit(
+    bootstrap: &str,
+    events_topic: &str,
+    dlq_topic: &str,
+    db: &Path,
+    windowing: Windowing,
+) -> Result<Audit> {
     let limit = Duration::from_secs(120);
     let mut a = Audit::default();
     let mut ids: HashMap<u64, u32> = HashMap::new();
@@ -189,7 +202,8 @@ pub fn audit(bootstrap: &str, events_topic: &str, dlq_topic: &str, db: &Path, wi
 
     let db = read_only(db)?;
     let mut ledger: HashMap<u64, u64> = HashMap::new();
-    let mut query = db.prepare("SELECT event_id, COUNT(*) FROM counted_events GROUP BY event_id")?;
+    let mut query =
+        db.prepare("SELECT event_id, COUNT(*) FROM counted_events GROUP BY event_id")?;
     for row in query.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
         let (id, n) = row?;
         ledger.insert(id as u64, n as u64);
@@ -205,17 +219,33 @@ pub fn audit(bootstrap: &str, events_topic: &str, dlq_topic: &str, db: &Path, wi
         }
     }
     a.unknown = ledger.keys().filter(|id| !ids.contains_key(id)).count() as u64;
-    let (cells, wrong) = compare(&db, "SELECT window_start, user_id, events FROM user_counts", &users)?;
+    let (cells, wrong) = compare(
+        &db,
+        "SELECT window_start, user_id, events FROM user_counts",
+        &users,
+    )?;
     (a.user_cells, a.user_cells_wrong) = (cells, wrong);
-    let (cells, wrong) = compare(&db, "SELECT window_start, page, events FROM page_counts", &pages)?;
+    let (cells, wrong) = compare(
+        &db,
+        "SELECT window_start, page, events FROM page_counts",
+        &pages,
+    )?;
     (a.page_cells, a.page_cells_wrong) = (cells, wrong);
-    a.counted_events = db.query_row("SELECT COALESCE(SUM(events), 0) FROM page_counts", [], |r| r.get::<_, i64>(0))? as u64;
+    a.counted_events = db.query_row(
+        "SELECT COALESCE(SUM(events), 0) FROM page_counts",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? as u64;
     Ok(a)
 }
 
 /// Cells in the recount, and cells whose database count differs (or is
 /// missing, or is in the database only).
-fn compare(db: &Connection, sql: &str, expected: &HashMap<(i64, String), i64>) -> Result<(u64, u64)> {
+fn compare(
+    db: &Connection,
+    sql: &str,
+    expected: &HashMap<(i64, String), i64>,
+) -> Result<(u64, u64)> {
     let mut stored: HashMap<(i64, String), i64> = HashMap::new();
     let mut query = db.prepare(sql)?;
     for row in query.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))? {
@@ -226,6 +256,9 @@ fn compare(db: &Connection, sql: &str, expected: &HashMap<(i64, String), i64>) -
         .iter()
         .filter(|(cell, n)| stored.get(*cell) != Some(*n))
         .count() as u64;
-    wrong += stored.keys().filter(|cell| !expected.contains_key(*cell)).count() as u64;
+    wrong += stored
+        .keys()
+        .filter(|cell| !expected.contains_key(*cell))
+        .count() as u64;
     Ok((expected.len() as u64, wrong))
 }

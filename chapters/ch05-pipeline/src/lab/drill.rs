@@ -76,7 +76,13 @@ struct Proc {
 }
 
 impl Proc {
-    fn start(exe: &Path, brokers: &str, name: &str, first: Vec<String>, again: Vec<String>) -> Result<Proc> {
+    fn start(
+        exe: &Path,
+        brokers: &str,
+        name: &str,
+        first: Vec<String>,
+        again: Vec<String>,
+    ) -> Result<Proc> {
         let child = spawn(exe, brokers, &first)?;
         let pause_pending = first.iter().any(|a| a == "--pause-at");
         Ok(Proc {
@@ -99,7 +105,10 @@ impl Proc {
 
 fn spawn(exe: &Path, brokers: &str, args: &[String]) -> Result<ChildProcess> {
     let mut command = Command::new(exe);
-    command.args(args).env("KAFKA_BROKERS", brokers).env("RUST_LOG", "warn");
+    command
+        .args(args)
+        .env("KAFKA_BROKERS", brokers)
+        .env("RUST_LOG", "warn");
     Ok(ChildProcess::try_spawn(command)?)
 }
 
@@ -117,9 +126,16 @@ pub async fn run(cluster: &Cluster, exe: &Path, args: &DrillArgs) -> Result<Repo
     topics.ensure(cluster).await?;
     let dir = std::env::temp_dir().join(&topics.prefix);
     std::fs::create_dir_all(&dir)?;
-    let (bootstrap, exe2, args2, topics2, dir2) =
-        (cluster.bootstrap_servers().to_string(), exe.to_path_buf(), args.clone(), topics.clone(), dir.clone());
-    let report = tokio::task::spawn_blocking(move || drill(&bootstrap, &exe2, &args2, &topics2, &dir2)).await?;
+    let (bootstrap, exe2, args2, topics2, dir2) = (
+        cluster.bootstrap_servers().to_string(),
+        exe.to_path_buf(),
+        args.clone(),
+        topics.clone(),
+        dir.clone(),
+    );
+    let report =
+        tokio::task::spawn_blocking(move || drill(&bootstrap, &exe2, &args2, &topics2, &dir2))
+            .await?;
     if report.is_ok() {
         for topic in [topics.events(), topics.results(), topics.dlq()] {
             delete_topic(cluster, &topic).await.ok();
@@ -129,11 +145,23 @@ pub async fn run(cluster: &Cluster, exe: &Path, args: &DrillArgs) -> Result<Repo
     report
 }
 
-fn drill(bootstrap: &str, exe: &Path, args: &DrillArgs, topics: &Topics, dir: &Path) -> Result<Report> {
+fn drill(
+    bootstrap: &str,
+    exe: &Path,
+    args: &DrillArgs,
+    topics: &Topics,
+    dir: &Path,
+) -> Result<Report> {
     let seed = args.seed.unwrap_or_else(|| {
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) | 1
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+            | 1
     });
-    println!("drill: {:?}, {} event ids at {}/s, {} kills, seed {seed}", args.mode, args.events, args.rate, args.kills);
+    println!(
+        "drill: {:?}, {} event ids at {}/s, {} kills, seed {seed}",
+        args.mode, args.events, args.rate, args.kills
+    );
     let mut dice = Dice(seed);
     let mode = match args.mode {
         Guarantee::ExactlyOnce => "exactly-once",
@@ -148,24 +176,70 @@ fn drill(bootstrap: &str, exe: &Path, args: &DrillArgs, topics: &Topics, dir: &P
         v
     };
     let group = format!("{}-transform", topics.prefix);
-    let sink_args = [common("sink"), strings(&["--db", &db.display().to_string(), "--ledger", "--group", &format!("{}-sink", topics.prefix)])].concat();
+    let sink_args = [
+        common("sink"),
+        strings(&[
+            "--db",
+            &db.display().to_string(),
+            "--ledger",
+            "--group",
+            &format!("{}-sink", topics.prefix),
+        ]),
+    ]
+    .concat();
     // The first sink and transform-0 stop themselves after writing their
     // 5th batch, before committing its offsets: a kill that must hurt
     // at-least-once (and must not hurt exactly-once).
     let pause = strings(&["--pause-at", "produced", "--pause-in-batch", "5"]);
-    let mut procs = vec![Proc::start(exe, bootstrap, "sink", [sink_args.clone(), pause.clone()].concat(), sink_args)?];
+    let mut procs = vec![Proc::start(
+        exe,
+        bootstrap,
+        "sink",
+        [sink_args.clone(), pause.clone()].concat(),
+        sink_args,
+    )?];
     for i in 0..2 {
-        let a = [common("transform"), strings(&["--group", &group, "--instance", &format!("transform-{i}")])].concat();
-        let first = if i == 0 { [a.clone(), pause.clone()].concat() } else { a.clone() };
-        procs.push(Proc::start(exe, bootstrap, &format!("transform-{i}"), first, a)?);
+        let a = [
+            common("transform"),
+            strings(&["--group", &group, "--instance", &format!("transform-{i}")]),
+        ]
+        .concat();
+        let first = if i == 0 {
+            [a.clone(), pause.clone()].concat()
+        } else {
+            a.clone()
+        };
+        procs.push(Proc::start(
+            exe,
+            bootstrap,
+            &format!("transform-{i}"),
+            first,
+            a,
+        )?);
     }
     let ingest = [
         common("ingest"),
-        strings(&["--rate", &args.rate.to_string(), "--until-id", &args.events.to_string(), "--bad-every", "997"]),
-        strings(&["--state-file", &dir.join("ingest.state").display().to_string()]),
+        strings(&[
+            "--rate",
+            &args.rate.to_string(),
+            "--until-id",
+            &args.events.to_string(),
+            "--bad-every",
+            "997",
+        ]),
+        strings(&[
+            "--state-file",
+            &dir.join("ingest.state").display().to_string(),
+        ]),
     ]
     .concat();
-    procs.push(Proc::start(exe, bootstrap, "ingest", ingest.clone(), ingest)?);
+    procs.push(Proc::start(
+        exe,
+        bootstrap,
+        "ingest",
+        ingest.clone(),
+        ingest,
+    )?);
 
     let started = Instant::now();
     let mut faults = Faults::new();
@@ -184,9 +258,16 @@ fn drill(bootstrap: &str, exe: &Path, args: &DrillArgs, topics: &Topics, dir: &P
             match monitor.read(&db) {
                 Ok(p) => println!(
                     "drill: {:.0} s  input {}  transform committed {}  results {}  counted {}",
-                    elapsed.as_secs_f64(), p.input, p.transformed, p.results, p.counted
+                    elapsed.as_secs_f64(),
+                    p.input,
+                    p.transformed,
+                    p.results,
+                    p.counted
                 ),
-                Err(e) => println!("drill: {:.0} s  positions unknown: {e:#}", elapsed.as_secs_f64()),
+                Err(e) => println!(
+                    "drill: {:.0} s  positions unknown: {e:#}",
+                    elapsed.as_secs_f64()
+                ),
             }
         }
         if elapsed > Duration::from_secs(480) {
@@ -195,17 +276,27 @@ fn drill(bootstrap: &str, exe: &Path, args: &DrillArgs, topics: &Topics, dir: &P
                 .map(|p| {
                     let t = p.child.transcript();
                     let lines: Vec<&str> = t.lines().collect();
-                    format!("--- {}:\n{}", p.name, lines[lines.len().saturating_sub(12)..].join("\n"))
+                    format!(
+                        "--- {}:\n{}",
+                        p.name,
+                        lines[lines.len().saturating_sub(12)..].join("\n")
+                    )
                 })
                 .collect();
-            bail!("the drill did not finish within 8 minutes\n{}", tails.join("\n"));
+            bail!(
+                "the drill did not finish within 8 minutes\n{}",
+                tails.join("\n")
+            );
         }
         // Stages that stopped themselves at the chosen point: kill them there.
         for p in procs.iter_mut() {
             if p.pause_pending && p.child.transcript().contains(PAUSED) {
                 p.pause_pending = false;
                 kills.push(format!("{}@paused-after-output", p.name));
-                println!("drill: kill {} (paused after its output, before its offsets)", p.name);
+                println!(
+                    "drill: kill {} (paused after its output, before its offsets)",
+                    p.name
+                );
                 p.restart(exe, bootstrap)?;
             }
         }
@@ -224,7 +315,11 @@ fn drill(bootstrap: &str, exe: &Path, args: &DrillArgs, topics: &Topics, dir: &P
             let all = nodes().context("the drill kills a broker of the local cluster")?;
             let node = &all[dice.next(all.len() as u64) as usize];
             faults.kill(node)?;
-            println!("drill: SIGKILL broker {} at {:.1} s", node.id, elapsed.as_secs_f64());
+            println!(
+                "drill: SIGKILL broker {} at {:.1} s",
+                node.id,
+                elapsed.as_secs_f64()
+            );
             broker_killed = Some(node.id);
             broker_restart_at = Some(Instant::now() + Duration::from_secs(5));
         }
@@ -232,7 +327,10 @@ fn drill(bootstrap: &str, exe: &Path, args: &DrillArgs, topics: &Topics, dir: &P
             && Instant::now() >= at
         {
             faults.restart(id)?;
-            println!("drill: broker {id} restarted at {:.1} s", elapsed.as_secs_f64());
+            println!(
+                "drill: broker {id} restarted at {:.1} s",
+                elapsed.as_secs_f64()
+            );
             broker_restart_at = None;
         }
         let random_kills = kills.iter().filter(|k| !k.contains('@')).count();
@@ -242,7 +340,11 @@ fn drill(bootstrap: &str, exe: &Path, args: &DrillArgs, topics: &Topics, dir: &P
                 .collect();
             let victim = alive[dice.next(alive.len() as u64) as usize];
             let p = &mut procs[victim];
-            println!("drill: SIGKILL {} at {:.1} s", p.name, elapsed.as_secs_f64());
+            println!(
+                "drill: SIGKILL {} at {:.1} s",
+                p.name,
+                elapsed.as_secs_f64()
+            );
             kills.push(p.name.clone());
             p.restart(exe, bootstrap)?;
             next_kill = Instant::now() + Duration::from_millis(1000 + dice.next(1500));
@@ -254,7 +356,11 @@ fn drill(bootstrap: &str, exe: &Path, args: &DrillArgs, topics: &Topics, dir: &P
             let now = monitor.read(&db).unwrap_or_default();
             if now.input > 0 && now.transformed == now.input {
                 match settled {
-                    Some((since, counted)) if counted == now.counted && since.elapsed() >= Duration::from_secs(2) => break,
+                    Some((since, counted))
+                        if counted == now.counted && since.elapsed() >= Duration::from_secs(2) =>
+                    {
+                        break;
+                    }
                     Some((_, counted)) if counted == now.counted => {}
                     _ => settled = Some((Instant::now(), now.counted)),
                 }
@@ -263,11 +369,16 @@ fn drill(bootstrap: &str, exe: &Path, args: &DrillArgs, topics: &Topics, dir: &P
     }
     for p in procs.iter_mut().filter(|p| !p.finished) {
         p.child.signal(nix::sys::signal::Signal::SIGTERM);
-        p.child.finish(Duration::from_secs(60)).with_context(|| format!("stopping {}", p.name))?;
+        p.child
+            .finish(Duration::from_secs(60))
+            .with_context(|| format!("stopping {}", p.name))?;
     }
     drop(faults);
     let seconds = started.elapsed().as_secs_f64();
-    let windowing = Windowing { size_ms: 1000, grace_ms: 0 };
+    let windowing = Windowing {
+        size_ms: 1000,
+        grace_ms: 0,
+    };
     let audit = audit::audit(bootstrap, &topics.events(), &topics.dlq(), &db, windowing)?;
     Ok(Report {
         audit,

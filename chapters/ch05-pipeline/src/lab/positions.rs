@@ -48,14 +48,21 @@ impl Monitor {
 
     pub fn read(&self, db: &Path) -> Result<Positions> {
         let timeout = Duration::from_secs(5);
-        let lags = lag_now(&self.client, &self.topics.events(), &self.partitions, timeout)?;
+        let lags = lag_now(
+            &self.client,
+            &self.topics.events(),
+            &self.partitions,
+            timeout,
+        )?;
         let mut p = Positions {
             input: lags.iter().map(|l| l.high_watermark).sum(),
             transformed: lags.iter().filter_map(|l| l.committed).sum(),
             ..Positions::default()
         };
         for partition in &self.partitions {
-            let (_, end) = self.client.fetch_watermarks(&self.topics.results(), *partition, timeout)?;
+            let (_, end) =
+                self.client
+                    .fetch_watermarks(&self.topics.results(), *partition, timeout)?;
             p.results += end;
         }
         if db.exists() {
@@ -67,7 +74,9 @@ impl Monitor {
                 |r| r.get::<_, i64>(0),
             )?;
             p.counted = sum("SELECT COALESCE(SUM(events), 0) FROM page_counts")?;
-            p.rows = sum("SELECT (SELECT COUNT(*) FROM user_counts) + (SELECT COUNT(*) FROM page_counts)")?;
+            p.rows = sum(
+                "SELECT (SELECT COUNT(*) FROM user_counts) + (SELECT COUNT(*) FROM page_counts)",
+            )?;
         }
         Ok(p)
     }

@@ -90,7 +90,11 @@ impl Stage {
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                bail!("{} did not stop within {limit:?} (killed):\n{}", self.name, tail(&self.log));
+                bail!(
+                    "{} did not stop within {limit:?} (killed):\n{}",
+                    self.name,
+                    tail(&self.log)
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -124,7 +128,8 @@ impl View {
     fn new() -> View {
         let bars = std::io::stdout().is_terminal().then(|| {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
-            let style = ProgressStyle::with_template("{spinner} {prefix:<10} {msg}").expect("template");
+            let style =
+                ProgressStyle::with_template("{spinner} {prefix:<10} {msg}").expect("template");
             ["ingest", "transform", "sink"].map(|name| {
                 let bar = multi.add(ProgressBar::new_spinner());
                 bar.set_style(style.clone());
@@ -141,7 +146,11 @@ impl View {
     fn show(&mut self, now: &Positions, before: &Positions, dt: f64) {
         let rate = |a: i64, b: i64| ((a - b) as f64 / dt.max(0.001)).round() as i64;
         let lines = [
-            format!("{:>9} events in the topic  {:>7}/s", now.input, rate(now.input, before.input)),
+            format!(
+                "{:>9} events in the topic  {:>7}/s",
+                now.input,
+                rate(now.input, before.input)
+            ),
             format!(
                 "{:>9} input committed   {:>7}/s  lag {:>7}  results {}",
                 now.transformed,
@@ -188,7 +197,12 @@ pub async fn run(cluster: &Cluster, args: RunArgs) -> Result<()> {
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
     let db = args.data_dir.join("pipeline.db");
     let brokers = cluster.bootstrap_servers();
-    let topic_flags = ["--prefix".to_string(), args.topics.prefix.clone(), "--partitions".into(), args.topics.partitions.to_string()];
+    let topic_flags = [
+        "--prefix".to_string(),
+        args.topics.prefix.clone(),
+        "--partitions".into(),
+        args.topics.partitions.to_string(),
+    ];
     let with = |stage: &str, extra: &[String]| -> Vec<String> {
         let mut v = vec![stage.to_string()];
         v.extend(topic_flags.iter().cloned());
@@ -196,17 +210,34 @@ pub async fn run(cluster: &Cluster, args: RunArgs) -> Result<()> {
         v
     };
     let db_flag = db.display().to_string();
-    let mut sink = Stage::spawn("sink", &with("sink", &["--db".into(), db_flag.clone(), "--ledger".into()]), brokers, &logs)?;
+    let mut sink = Stage::spawn(
+        "sink",
+        &with("sink", &["--db".into(), db_flag.clone(), "--ledger".into()]),
+        brokers,
+        &logs,
+    )?;
     let mut transforms = Vec::new();
     for i in 0..args.transforms {
         let mut flags = vec!["--instance".to_string(), format!("transform-{i}")];
         if i > 0 {
             flags.extend(["--metrics-port".to_string(), "0".to_string()]);
         }
-        transforms.push(Stage::spawn(&format!("transform-{i}"), &with("transform", &flags), brokers, &logs)?);
+        transforms.push(Stage::spawn(
+            &format!("transform-{i}"),
+            &with("transform", &flags),
+            brokers,
+            &logs,
+        )?);
     }
     let state = args.data_dir.join("ingest.state").display().to_string();
-    let mut ingest_flags = vec!["--rate".to_string(), args.rate.to_string(), "--bad-every".into(), args.bad_every.to_string(), "--state-file".into(), state];
+    let mut ingest_flags = vec![
+        "--rate".to_string(),
+        args.rate.to_string(),
+        "--bad-every".into(),
+        args.bad_every.to_string(),
+        "--state-file".into(),
+        state,
+    ];
     if args.seconds > 0 {
         // A finite run: as many events as `seconds` at `rate` (flat out: 50 000/s).
         let events = args.seconds * if args.rate == 0 { 50_000 } else { args.rate };
@@ -221,8 +252,12 @@ pub async fn run(cluster: &Cluster, args: RunArgs) -> Result<()> {
         db.display(),
         logs.display()
     );
-    println!("pipeline: metrics at :{}/metrics (ingest), :{} (transform-0), :{} (sink); Ctrl-C stops it",
-        kafka_layout::ports::pipeline_ingest_metrics(), kafka_layout::ports::pipeline_transform_metrics(), kafka_layout::ports::pipeline_sink_metrics());
+    println!(
+        "pipeline: metrics at :{}/metrics (ingest), :{} (transform-0), :{} (sink); Ctrl-C stops it",
+        kafka_layout::ports::pipeline_ingest_metrics(),
+        kafka_layout::ports::pipeline_transform_metrics(),
+        kafka_layout::ports::pipeline_sink_metrics()
+    );
 
     let token = tutorial_support::shutdown_token();
     let monitor = Monitor::new(brokers, &args.topics, "ch05-transform")?;
@@ -242,7 +277,11 @@ pub async fn run(cluster: &Cluster, args: RunArgs) -> Result<()> {
         for stage in transforms.iter_mut().chain([&mut sink]) {
             if let Some(status) = stage.exited()? {
                 view.finish();
-                bail!("{} stopped on its own ({status}):\n{}", stage.name, tail(&stage.log));
+                bail!(
+                    "{} stopped on its own ({status}):\n{}",
+                    stage.name,
+                    tail(&stage.log)
+                );
             }
         }
         if let Some(status) = ingest.exited()? {
@@ -254,13 +293,19 @@ pub async fn run(cluster: &Cluster, args: RunArgs) -> Result<()> {
             // the database unchanged for 1.5 s.
             if now.transformed == now.input {
                 match drained_since {
-                    Some((since, seen)) if seen == now && since.elapsed() >= Duration::from_millis(1500) => break false,
+                    Some((since, seen))
+                        if seen == now && since.elapsed() >= Duration::from_millis(1500) =>
+                    {
+                        break false;
+                    }
                     Some((_, seen)) if seen == now => {}
                     _ => drained_since = Some((Instant::now(), now)),
                 }
             }
         }
-        if started.elapsed() > Duration::from_secs(args.seconds.max(1) * 20 + 120) && args.seconds > 0 {
+        if started.elapsed() > Duration::from_secs(args.seconds.max(1) * 20 + 120)
+            && args.seconds > 0
+        {
             view.finish();
             bail!("the pipeline did not drain within {:?}", started.elapsed());
         }

@@ -142,7 +142,11 @@ async fn run_stage<T: Send + 'static>(
     }
 }
 
-async fn metrics_endpoint(port: u16, metrics: &Metrics, name: &str) -> Result<ch04_observability::lesson::endpoint::MetricsServer> {
+async fn metrics_endpoint(
+    port: u16,
+    metrics: &Metrics,
+    name: &str,
+) -> Result<ch04_observability::lesson::endpoint::MetricsServer> {
     let server = serve(port, metrics.clone()).await?;
     println!("{name}: metrics at http://{}/metrics", server.address);
     Ok(server)
@@ -196,7 +200,13 @@ pub async fn ingest(cluster: &Cluster, args: IngestArgs) -> Result<()> {
     print_effective(
         "ingest: producer settings",
         &config,
-        &["enable.idempotence", "acks", "max.in.flight.requests.per.connection", "linger.ms", "compression.type"],
+        &[
+            "enable.idempotence",
+            "acks",
+            "max.in.flight.requests.per.connection",
+            "linger.ms",
+            "compression.type",
+        ],
     )?;
     let context = IngestContext {
         stats: context_for(&config, &metrics, "the ingest producer"),
@@ -215,7 +225,11 @@ pub async fn ingest(cluster: &Cluster, args: IngestArgs) -> Result<()> {
     };
     println!(
         "ingest: ready, first id {first}, {} events/s, until {}",
-        if plan.rate == 0 { "flat out".to_string() } else { plan.rate.to_string() },
+        if plan.rate == 0 {
+            "flat out".to_string()
+        } else {
+            plan.rate.to_string()
+        },
         until_id.map_or("Ctrl-C".to_string(), |u| format!("id {u}"))
     );
     let stop = Arc::new(AtomicBool::new(false));
@@ -239,7 +253,10 @@ pub async fn ingest(cluster: &Cluster, args: IngestArgs) -> Result<()> {
         "ingest",
         &[
             ("sent", count.to_string()),
-            ("acked", producer.context().acked.load(Ordering::Relaxed).to_string()),
+            (
+                "acked",
+                producer.context().acked.load(Ordering::Relaxed).to_string(),
+            ),
             ("first_id", first.to_string()),
         ],
     );
@@ -291,22 +308,38 @@ pub async fn transform(cluster: &Cluster, args: TransformArgs) -> Result<()> {
     };
     let transactional_id = format!("{}-{}", args.group, args.instance);
     let producer_config = with_statistics(match mode {
-        Mode::ExactlyOnce => ch04_transactions::lesson::producer::producer_config(bootstrap, &transactional_id),
+        Mode::ExactlyOnce => {
+            ch04_transactions::lesson::producer::producer_config(bootstrap, &transactional_id)
+        }
         Mode::AtLeastOnce => ch04_transactions::lesson::at_least_once::producer_config(bootstrap),
     });
-    let consumer_config = with_statistics(transform::consumer_config(bootstrap, &args.group, &args.instance));
+    let consumer_config = with_statistics(transform::consumer_config(
+        bootstrap,
+        &args.group,
+        &args.instance,
+    ));
     print_effective(
         "transform: consumer settings",
         &consumer_config,
-        &["group.id", "group.instance.id", "enable.auto.commit", "isolation.level", "session.timeout.ms", "partition.assignment.strategy"],
+        &[
+            "group.id",
+            "group.instance.id",
+            "enable.auto.commit",
+            "isolation.level",
+            "session.timeout.ms",
+            "partition.assignment.strategy",
+        ],
     )?;
     let keys: &[&str] = match mode {
         Mode::ExactlyOnce => &["transactional.id", "transaction.timeout.ms"],
         Mode::AtLeastOnce => &["enable.idempotence", "acks"],
     };
     print_effective("transform: producer settings", &producer_config, keys)?;
-    let producer: BaseProducer<Observed> =
-        producer_config.create_with_context(Observed::new(&producer_config, &metrics, "the transform producer"))?;
+    let producer: BaseProducer<Observed> = producer_config.create_with_context(Observed::new(
+        &producer_config,
+        &metrics,
+        "the transform producer",
+    ))?;
     if mode == Mode::ExactlyOnce {
         // 四.4: fences an older instance with the same transactional.id and
         // aborts what it left open.
@@ -331,7 +364,11 @@ pub async fn transform(cluster: &Cluster, args: TransformArgs) -> Result<()> {
     println!("transform: ready ({:?}, {transactional_id})", args.mode);
     let consumer = Arc::new(consumer);
     let stop = Arc::new(AtomicBool::new(false));
-    let (c, st, hook) = (Arc::clone(&consumer), Arc::clone(&stop), args.pause.hook("transform"));
+    let (c, st, hook) = (
+        Arc::clone(&consumer),
+        Arc::clone(&stop),
+        args.pause.hook("transform"),
+    );
     let progress = {
         let consumer = Arc::clone(&consumer);
         move || {
@@ -342,7 +379,10 @@ pub async fn transform(cluster: &Cluster, args: TransformArgs) -> Result<()> {
             )
         }
     };
-    let totals = run_stage("transform", stop, progress, move || transform::run(&c, &st, hook)).await?;
+    let totals = run_stage("transform", stop, progress, move || {
+        transform::run(&c, &st, hook)
+    })
+    .await?;
     summary(
         "transform",
         &[
@@ -402,11 +442,18 @@ pub async fn sink(cluster: &Cluster, args: SinkArgs) -> Result<()> {
     let metrics = Metrics::new();
     let _server = metrics_endpoint(args.metrics_port, &metrics, "sink").await?;
     let offsets_in_db = args.mode == Guarantee::ExactlyOnce;
-    let mut config = with_statistics(sink::consumer_config(cluster.bootstrap_servers(), &args.group));
+    let mut config = with_statistics(sink::consumer_config(
+        cluster.bootstrap_servers(),
+        &args.group,
+    ));
     if !offsets_in_db {
         config.set("auto.offset.reset", "earliest");
     }
-    print_effective("sink: consumer settings", &config, &["isolation.level", "enable.auto.commit"])?;
+    print_effective(
+        "sink: consumer settings",
+        &config,
+        &["isolation.level", "enable.auto.commit"],
+    )?;
     let consumer: BaseConsumer<Observed> =
         config.create_with_context(Observed::new(&config, &metrics, "the sink consumer"))?;
     let topic = args.topics.results();
@@ -414,10 +461,17 @@ pub async fn sink(cluster: &Cluster, args: SinkArgs) -> Result<()> {
         let partitions = partitions_of(&consumer, &topic)?;
         sink::assign_from_database(&consumer, &db, &topic, partitions)?;
         let stored = sink::stored_offsets(&db, &topic)?;
-        println!("sink: ready, {} resuming at the stored offsets {stored:?}", args.db.display());
+        println!(
+            "sink: ready, {} resuming at the stored offsets {stored:?}",
+            args.db.display()
+        );
     } else {
         consumer.subscribe(&[&topic])?;
-        println!("sink: ready (at-least-once, group {}), {}", args.group, args.db.display());
+        println!(
+            "sink: ready (at-least-once, group {}), {}",
+            args.group,
+            args.db.display()
+        );
     }
     let options = sink::Options {
         topic,
@@ -430,7 +484,11 @@ pub async fn sink(cluster: &Cluster, args: SinkArgs) -> Result<()> {
     };
     let stop = Arc::new(AtomicBool::new(false));
     let written = Arc::new(AtomicU64::new(0));
-    let (st, w, hook) = (Arc::clone(&stop), Arc::clone(&written), args.pause.hook("sink"));
+    let (st, w, hook) = (
+        Arc::clone(&stop),
+        Arc::clone(&written),
+        args.pause.hook("sink"),
+    );
     let mut hook = hook;
     let progress = {
         let written = Arc::clone(&written);

@@ -10,9 +10,26 @@ use rdkafka::message::{BorrowedMessage, Message, OwnedHeaders};
 
 /// The pages the generator clicks on.
 pub const PAGES: [&str; 20] = [
-    "/", "/search", "/cart", "/checkout", "/login", "/account", "/help", "/blog", "/about",
-    "/pricing", "/p/1", "/p/2", "/p/3", "/p/4", "/p/5", "/c/books", "/c/music", "/c/games",
-    "/c/garden", "/c/tools",
+    "/",
+    "/search",
+    "/cart",
+    "/checkout",
+    "/login",
+    "/account",
+    "/help",
+    "/blog",
+    "/about",
+    "/pricing",
+    "/p/1",
+    "/p/2",
+    "/p/3",
+    "/p/4",
+    "/p/5",
+    "/c/books",
+    "/c/music",
+    "/c/games",
+    "/c/garden",
+    "/c/tools",
 ];
 
 /// One click as the transform sees it.
@@ -83,7 +100,10 @@ pub fn encode(event: &Event) -> (Vec<u8>, OwnedHeaders) {
 /// A value that passes the header check but is not a ClickEvent (field 1
 /// announces 255 bytes that are not there): the generator's bad input.
 pub fn poison() -> (Vec<u8>, OwnedHeaders) {
-    (vec![0x0a, 0xff, 0x01], Envelope::new(headers::PROTOBUF, 1).to_headers())
+    (
+        vec![0x0a, 0xff, 0x01],
+        Envelope::new(headers::PROTOBUF, 1).to_headers(),
+    )
 }
 
 // ANCHOR: decode

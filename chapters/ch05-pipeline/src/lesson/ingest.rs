@@ -58,9 +58,10 @@ pub struct IdBlocks {
 impl IdBlocks {
     pub fn open(path: &Path, block: u64) -> Result<IdBlocks> {
         let reserved = match fs::read_to_string(path) {
-            Ok(text) => text.trim().parse().with_context(|| {
-                format!("{} does not hold a number: {text:?}", path.display())
-            })?,
+            Ok(text) => text
+                .trim()
+                .parse()
+                .with_context(|| format!("{} does not hold a number: {text:?}", path.display()))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
@@ -81,8 +82,8 @@ impl IdBlocks {
         if self.next == self.reserved {
             self.reserved = self.next + self.block;
             let tmp = self.path.with_extension("tmp");
-            let mut file = fs::File::create(&tmp)
-                .with_context(|| format!("writing {}", tmp.display()))?;
+            let mut file =
+                fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
             writeln!(file, "{}", self.reserved)?;
             file.sync_all()?;
             fs::rename(&tmp, &self.path)
@@ -198,7 +199,11 @@ pub fn run(
     let context = producer.context();
     let failed = context.failed.load(Ordering::Relaxed);
     if failed > 0 {
-        let first = context.first_error.lock().map(|e| e.clone()).unwrap_or(None);
+        let first = context
+            .first_error
+            .lock()
+            .map(|e| e.clone())
+            .unwrap_or(None);
         bail!(
             "{failed} of {count} events were not delivered (first error: {})",
             first.unwrap_or_default()

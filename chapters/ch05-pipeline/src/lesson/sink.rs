@@ -82,15 +82,18 @@ pub fn open(path: &Path, busy: Duration) -> Result<Connection, SinkError> {
     let fail = |e| classify(path, busy, e);
     let db = Connection::open(path).map_err(fail)?;
     db.busy_timeout(busy).map_err(fail)?;
-    db.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
-    db.pragma_update(None, "synchronous", "NORMAL").map_err(fail)?;
+    db.pragma_update(None, "journal_mode", "WAL")
+        .map_err(fail)?;
+    db.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(fail)?;
     db.execute_batch(SCHEMA).map_err(fail)?;
     Ok(db)
 }
 
 /// The next offset to read of each partition the database has seen.
 pub fn stored_offsets(db: &Connection, topic: &str) -> rusqlite::Result<BTreeMap<i32, i64>> {
-    let mut query = db.prepare("SELECT partition, next_offset FROM kafka_offsets WHERE topic = ?1")?;
+    let mut query =
+        db.prepare("SELECT partition, next_offset FROM kafka_offsets WHERE topic = ?1")?;
     let rows = query.query_map([topic], |row| Ok((row.get(0)?, row.get(1)?)))?;
     rows.collect()
 }
@@ -167,12 +170,16 @@ pub fn write_batch(
         for Row { result: r, .. } in batch {
             let events = r.events as i64;
             if r.kind == Kind::User as i32 {
-                user.execute(params![r.window_start_ms, r.key, events]).map_err(fail)?;
+                user.execute(params![r.window_start_ms, r.key, events])
+                    .map_err(fail)?;
                 for id in r.event_ids.iter().filter(|_| ledger) {
-                    counted.execute(params![*id as i64, r.window_start_ms]).map_err(fail)?;
+                    counted
+                        .execute(params![*id as i64, r.window_start_ms])
+                        .map_err(fail)?;
                 }
             } else {
-                page.execute(params![r.window_start_ms, r.key, events]).map_err(fail)?;
+                page.execute(params![r.window_start_ms, r.key, events])
+                    .map_err(fail)?;
                 if !r.late {
                     windows.insert((r.window_end_ms, r.source_partition));
                 }
@@ -188,7 +195,9 @@ pub fn write_batch(
                 "INSERT INTO kafka_offsets VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE SET next_offset = excluded.next_offset",
             ).map_err(fail)?;
             for (partition, next) in next {
-                offsets.execute(params![topic, partition, next]).map_err(fail)?;
+                offsets
+                    .execute(params![topic, partition, next])
+                    .map_err(fail)?;
             }
         }
         // Latency: from the window's end (event time) to this commit.
@@ -197,7 +206,9 @@ pub fn write_batch(
             .prepare_cached("INSERT OR IGNORE INTO window_latency VALUES (?1, ?2, ?3)")
             .map_err(fail)?;
         for (end, partition) in windows {
-            latency.execute(params![end, partition, now - end]).map_err(fail)?;
+            latency
+                .execute(params![end, partition, now - end])
+                .map_err(fail)?;
         }
     }
     tx.commit().map_err(fail)
@@ -240,16 +251,25 @@ pub fn run(
     let mut started = Instant::now();
     loop {
         let stopping = stop.load(Ordering::Relaxed);
-        let polled = if stopping { None } else { consumer.poll(Duration::from_millis(50)) };
+        let polled = if stopping {
+            None
+        } else {
+            consumer.poll(Duration::from_millis(50))
+        };
         if let Some(Err(error)) = &polled {
             // librdkafka reports what it is recovering from (a broker
             // gone, a leader moved) and goes on fetching.
             tracing::warn!("sink consumer: {error}");
         }
         if let Some(Ok(message)) = polled {
-            let result = results::decode(message.payload().unwrap_or_default()).with_context(|| {
-                format!("result at partition {} offset {} does not decode", message.partition(), message.offset())
-            })?;
+            let result =
+                results::decode(message.payload().unwrap_or_default()).with_context(|| {
+                    format!(
+                        "result at partition {} offset {} does not decode",
+                        message.partition(),
+                        message.offset()
+                    )
+                })?;
             if batch.is_empty() {
                 started = Instant::now();
             }
@@ -281,7 +301,11 @@ pub fn run(
                 }
                 let mut offsets = TopicPartitionList::new();
                 for (partition, next) in next {
-                    offsets.add_partition_offset(&options.topic, partition, Offset::Offset(next))?;
+                    offsets.add_partition_offset(
+                        &options.topic,
+                        partition,
+                        Offset::Offset(next),
+                    )?;
                 }
                 consumer.commit(&offsets, CommitMode::Sync)?;
             }

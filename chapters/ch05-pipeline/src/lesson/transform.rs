@@ -168,7 +168,11 @@ pub fn run(
                 let idle = last_input.elapsed() >= idle
                     && windows.has_open()
                     && consumer
-                        .fetch_watermarks(&transform.options.input, *partition, Duration::from_secs(1))
+                        .fetch_watermarks(
+                            &transform.options.input,
+                            *partition,
+                            Duration::from_secs(1),
+                        )
                         .is_ok_and(|(_, end)| windows.next_offset() >= end);
                 due.extend(windows.close_due(idle.then(now_ms)));
             }
@@ -202,7 +206,9 @@ impl Transform {
         let mut state = self.lock();
         if !state.partitions.contains_key(&partition) {
             let windows = self.restore(consumer, partition)?;
-            state.partitions.insert(partition, (windows, Instant::now()));
+            state
+                .partitions
+                .insert(partition, (windows, Instant::now()));
         }
         let (windows, last_input) = state.partitions.get_mut(&partition).expect("inserted");
         *last_input = Instant::now();
@@ -231,14 +237,26 @@ impl Transform {
     }
 
     /// The committed offset of `partition` and its checkpoint.
-    fn restore(&self, consumer: &BaseConsumer<Transform>, partition: i32) -> Result<PartitionWindows> {
+    fn restore(
+        &self,
+        consumer: &BaseConsumer<Transform>,
+        partition: i32,
+    ) -> Result<PartitionWindows> {
         let mut wanted = TopicPartitionList::new();
         wanted.add_partition(&self.options.input, partition);
         let committed = consumer.committed_offsets(wanted, CALL_TIMEOUT)?;
         let element = committed.find_partition(&self.options.input, partition);
-        let offset = element.as_ref().and_then(|e| e.offset().to_raw()).filter(|o| *o >= 0);
+        let offset = element
+            .as_ref()
+            .and_then(|e| e.offset().to_raw())
+            .filter(|o| *o >= 0);
         let checkpoint = element.and_then(|e| Checkpoint::from_metadata(e.metadata()));
-        Ok(PartitionWindows::new(partition, self.options.windowing, offset, checkpoint))
+        Ok(PartitionWindows::new(
+            partition,
+            self.options.windowing,
+            offset,
+            checkpoint,
+        ))
     }
     // ANCHOR_END: handle
 
@@ -277,7 +295,10 @@ impl Transform {
     /// 四.3's dead letter — its headers, but inside this transaction: the
     /// record lands in the DLQ exactly when its offset is committed.
     fn dead_letter(&self, message: &BorrowedMessage<'_>, error: &str) -> Result<()> {
-        let (partition, offset) = (message.partition().to_string(), message.offset().to_string());
+        let (partition, offset) = (
+            message.partition().to_string(),
+            message.offset().to_string(),
+        );
         let now = now_ms().to_string();
         let headers = [
             (dlq_headers::TOPIC, message.topic()),
@@ -289,7 +310,10 @@ impl Transform {
         ]
         .into_iter()
         .fold(OwnedHeaders::new(), |h, (key, value)| {
-            h.insert(Header { key, value: Some(value) })
+            h.insert(Header {
+                key,
+                value: Some(value),
+            })
         });
         let mut record = BaseRecord::to(&self.options.dlq).headers(headers);
         if let Some(key) = message.key() {
@@ -383,9 +407,9 @@ impl Transform {
         on_stage(Stage::Produced);
         if offsets.count() > 0 {
             // Asked now: the member id and generation change with every rebalance.
-            let group = consumer
-                .group_metadata()
-                .ok_or(KafkaError::Subscription("the consumer has no group.id".into()))?;
+            let group = consumer.group_metadata().ok_or(KafkaError::Subscription(
+                "the consumer has no group.id".into(),
+            ))?;
             retrying(|| {
                 self.producer
                     .send_offsets_to_transaction(offsets, &group, CALL_TIMEOUT)
@@ -408,7 +432,10 @@ fn rewind(consumer: &BaseConsumer<Transform>) -> Result<()> {
         };
         positions.add_partition_offset(partition.topic(), partition.partition(), offset)?;
     }
-    for partition in consumer.seek_partitions(positions, CALL_TIMEOUT)?.elements() {
+    for partition in consumer
+        .seek_partitions(positions, CALL_TIMEOUT)?
+        .elements()
+    {
         partition.error()?;
     }
     Ok(())

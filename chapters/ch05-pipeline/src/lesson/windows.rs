@@ -193,7 +193,9 @@ impl PartitionWindows {
     pub fn close_due(&mut self, idle_now: Option<i64>) -> Vec<WindowResult> {
         let watermark = idle_now.map_or(self.max_time, |now| now.max(self.max_time));
         let size = self.windowing.size_ms;
-        let bound = self.windowing.start_of(watermark.saturating_sub(self.windowing.grace_ms));
+        let bound = self
+            .windowing
+            .start_of(watermark.saturating_sub(self.windowing.grace_ms));
         let mut results = Vec::new();
         while let Some(entry) = self.open.first_entry() {
             if *entry.key() + size > bound {
