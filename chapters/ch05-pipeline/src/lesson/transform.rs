@@ -368,7 +368,7 @@ impl Transform {
         state.open = None;
         let outcome = match self.options.mode {
             Mode::ExactlyOnce => self.commit_transaction(consumer, &offsets, on_stage),
-            Mode::AtLeastOnce => self.producer.flush(CALL_TIMEOUT).and_then(|()| {
+            Mode::AtLeastOnce => flush_patiently(&self.producer).and_then(|()| {
                 on_stage(Stage::Produced);
                 consumer.commit(&offsets, rdkafka::consumer::CommitMode::Sync)
             }),
@@ -419,6 +419,22 @@ impl Transform {
         retrying(|| self.producer.commit_transaction(CALL_TIMEOUT))
     }
     // ANCHOR_END: end_batch
+}
+
+/// At-least-once has no transaction to abort: a flush that timed out (a
+/// broker gone) leaves the results queued, so flush again — librdkafka
+/// keeps retrying them until `message.timeout.ms`.
+fn flush_patiently(producer: &BaseProducer<Observed>) -> KafkaResult<()> {
+    let mut attempt = 1;
+    loop {
+        match producer.flush(CALL_TIMEOUT) {
+            Err(KafkaError::Flush(_)) if attempt < 6 => {
+                tracing::warn!("flush timed out ({attempt}/6); flushing again");
+                attempt += 1;
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 /// After an abort: seek every assigned partition back to its committed offset.
