@@ -1,5 +1,5 @@
 //! `cargo xtask bench [--quick]`: the benchmark lab (`labs/bench`, 附录 E
-//! 基准测试实验室) — our client (the lesson functions of 四.6 配置调优),
+//! 基准测试实验室) — our client (the lesson functions of 四.7 配置调优),
 //! Kafka's Java perf tools and kafka-go over the same matrix, on the same
 //! broker, in one run (ratios hold on a noisy machine).
 //!

@@ -97,6 +97,7 @@ pub fn build_and_check(quiet_build: bool) -> Result<String> {
     rust_files(&paths::workspace().join("chapters"), &mut referring)?;
     let references = book_checks::check_cross_references(&referring, &sections)?;
     let tests_named = book_checks::check_verification_tests(&sources, &paths::workspace())?;
+    let agendas = book_checks::check_workshop(&src, &paths::workspace())?;
     let mdbook = mdbook()?;
     let mut command = Command::new(&mdbook);
     command.arg("build").arg(book_dir());
@@ -112,15 +113,25 @@ pub fn build_and_check(quiet_build: bool) -> Result<String> {
     let anchors = book_checks::check_anchors(&html_files(&output_dir())?)?;
     Ok(format!(
         "{pages} pages, {} numbered sections, {includes} includes, {links} internal links/images, \
-         {anchors} section anchors, {references} cross-references and {tests_named} named tests checked; output in {}",
+         {anchors} section anchors, {references} cross-references, {tests_named} named tests and {agendas} workshop agendas checked; output in {}",
         sections.len(),
         output_dir().display()
     ))
 }
 
+/// Whether the pinned mdbook is already in the tool cache.
+pub fn mdbook_installed() -> bool {
+    let binary = paths::cache().join("tools").join("bin").join("mdbook");
+    Command::new(binary)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains(MDBOOK_VERSION))
+        .unwrap_or(false)
+}
+
 /// The pinned mdbook: from the tool cache, installed there with
 /// `cargo install --locked` the first time.
-fn mdbook() -> Result<PathBuf> {
+pub fn mdbook() -> Result<PathBuf> {
     let root = paths::cache().join("tools");
     let binary = root.join("bin").join("mdbook");
     let version_ok = |path: &Path| {

@@ -371,3 +371,129 @@ mod tests {
         assert_eq!(percent_decode("%E9%AA%8C%E8%AF%81"), "验证");
     }
 }
+
+/// The workshop guide (`workshop.md`): every agenda table under a heading
+/// that says `= N 分钟` adds up to N, and every exercise it names (a
+/// backticked `ex-…`) exists under `exercises/`, while every exercise that
+/// exists is listed. Returns the number of agenda tables checked.
+pub fn check_workshop(src: &Path, root: &Path) -> Result<usize> {
+    let page = src.join("workshop.md");
+    let Ok(text) = fs::read_to_string(&page) else {
+        return Ok(0);
+    };
+    let mut problems = Vec::new();
+    let mut tables = 0;
+    let mut total: Option<(String, u32)> = None;
+    let mut column: Option<usize> = None;
+    let mut sum = 0;
+    let mut finish =
+        |total: &mut Option<(String, u32)>, sum: &mut u32, problems: &mut Vec<String>| {
+            if let Some((heading, want)) = total.take() {
+                tables += 1;
+                if *sum != want {
+                    problems.push(format!(
+                    "workshop.md: the agenda under `{heading}` adds up to {sum} minutes, not {want}"
+                ));
+                }
+            }
+            *sum = 0;
+        };
+    for line in text.lines() {
+        if line.starts_with('#') {
+            finish(&mut total, &mut sum, &mut problems);
+            column = None;
+            total =
+                agenda_minutes(line).map(|m| (line.trim_start_matches('#').trim().to_string(), m));
+            continue;
+        }
+        if total.is_none() || !line.starts_with('|') {
+            continue;
+        }
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        match column {
+            None => column = cells.iter().position(|c| *c == "分钟"),
+            Some(index) => {
+                if let Some(minutes) = cells.get(index).and_then(|c| c.parse::<u32>().ok()) {
+                    sum += minutes;
+                }
+            }
+        }
+    }
+    finish(&mut total, &mut sum, &mut problems);
+
+    let named: BTreeSet<String> = text
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.starts_with("ex-") && !s.contains(' '))
+        .map(str::to_string)
+        .collect();
+    let on_disk: BTreeSet<String> = fs::read_dir(root.join("exercises"))
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("ex-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    for missing in named.difference(&on_disk) {
+        problems.push(format!(
+            "workshop.md names the exercise `{missing}`, but exercises/{missing} does not exist"
+        ));
+    }
+    for unlisted in on_disk.difference(&named) {
+        problems.push(format!(
+            "exercises/{unlisted} is not in workshop.md: add it to the exercise table and an agenda"
+        ));
+    }
+    if !problems.is_empty() {
+        bail!("workshop guide:\n{}", problems.join("\n"));
+    }
+    Ok(tables)
+}
+
+/// `N` of a heading like `### 半天（3.5 小时 = 210 分钟）`.
+fn agenda_minutes(heading: &str) -> Option<u32> {
+    let (_, after) = heading.split_once('=')?;
+    let digits: String = after
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    after.contains("分钟").then_some(())?;
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod workshop_tests {
+    use super::*;
+
+    #[test]
+    fn agenda_minutes_are_read_from_headings() {
+        assert_eq!(agenda_minutes("### 半天（3.5 小时 = 210 分钟）"), Some(210));
+        assert_eq!(
+            agenda_minutes("### 全天（6.5 小时 = 390 分钟，不含午餐）"),
+            Some(390)
+        );
+        assert_eq!(agenda_minutes("## 练习"), None);
+    }
+
+    #[test]
+    fn a_wrong_sum_and_an_unknown_exercise_are_reported() {
+        let dir = std::env::temp_dir().join(format!("workshop-check-{}", std::process::id()));
+        let (src, root) = (dir.join("src"), dir.clone());
+        fs::create_dir_all(&src).unwrap();
+        fs::create_dir_all(root.join("exercises/ex-real")).unwrap();
+        fs::write(
+            src.join("workshop.md"),
+            "# F\n\n`ex-real`\n\n### 半天（1 小时 = 60 分钟）\n\n| 段 | 分钟 | 练习 |\n| --- | --- | --- |\n\
+             | a | 20 | `ex-real` |\n| b | 30 | `ex-ghost` |\n",
+        )
+        .unwrap();
+        let error = check_workshop(&src, &root).unwrap_err().to_string();
+        let _ = fs::remove_dir_all(&dir);
+        assert!(error.contains("adds up to 50 minutes, not 60"), "{error}");
+        assert!(error.contains("`ex-ghost`"), "{error}");
+    }
+}

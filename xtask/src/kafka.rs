@@ -16,7 +16,7 @@ use clap::Subcommand;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::paths;
+use crate::{paths, secure};
 
 /// The pinned Kafka version. Keep in step with `xtask/kafka/pom.xml` and the
 /// image tag in `docker-compose.yml` (a unit test below checks both).
@@ -39,13 +39,23 @@ pub enum KafkaCommand {
         /// Number of nodes: 1 (clients on localhost:9092) or 3 (localhost:9092,9094,9096)
         #[arg(long, default_value_t = 1, value_parser = parse_nodes)]
         nodes: u8,
+        /// Start the separate secured node of chapter 四.6 instead (SASL_SSL on localhost:9392,
+        /// SCRAM-SHA-512 users, ACLs); the plain cluster is left alone
+        #[arg(long, conflicts_with = "nodes")]
+        secure: bool,
     },
     /// Stop exactly the broker processes `up` started
     Down {
         /// Also delete the cluster's data (topics, offsets) under target/kafka
         #[arg(long)]
         clean: bool,
+        /// Stop the secured node of `up --secure` instead (the plain cluster is left alone)
+        #[arg(long)]
+        secure: bool,
     },
+    /// Write the secured node's certificates, passwords and configuration without starting
+    /// it, for `docker compose --profile secure up -d kafka-secure`
+    SecureFiles,
     /// Show the cluster started by `up`: processes, ports, brokers, controller quorum
     Status,
     /// Print the end of a node's server log
@@ -80,8 +90,17 @@ fn parse_nodes(value: &str) -> Result<u8, String> {
 
 pub fn run(command: KafkaCommand) -> Result<ExitCode> {
     match command {
-        KafkaCommand::Up { nodes } => up(nodes).map(|_| ExitCode::SUCCESS),
-        KafkaCommand::Down { clean } => down(clean).map(|_| ExitCode::SUCCESS),
+        KafkaCommand::Up {
+            secure: true,
+            nodes: _,
+        } => secure::up().map(|_| ExitCode::SUCCESS),
+        KafkaCommand::Up { nodes, .. } => up(nodes).map(|_| ExitCode::SUCCESS),
+        KafkaCommand::Down {
+            clean,
+            secure: true,
+        } => secure::down(clean).map(|_| ExitCode::SUCCESS),
+        KafkaCommand::Down { clean, .. } => down(clean).map(|_| ExitCode::SUCCESS),
+        KafkaCommand::SecureFiles => secure::files_for_docker().map(|_| ExitCode::SUCCESS),
         KafkaCommand::Status => status(),
         KafkaCommand::Logs { node, lines } => logs(node, lines).map(|_| ExitCode::SUCCESS),
         KafkaCommand::Tool { name, args } => tool(&name, &args),
@@ -277,7 +296,7 @@ fn prepare_storage(nodes: u8, java: &Path, libs: &Path) -> Result<()> {
     Ok(())
 }
 
-fn random_cluster_id(java: &Path, libs: &Path) -> Result<String> {
+pub(crate) fn random_cluster_id(java: &Path, libs: &Path) -> Result<String> {
     let output = java_command(java, libs, "kafka.tools.StorageTool")
         .arg("random-uuid")
         .output()?;
@@ -300,9 +319,11 @@ fn server_properties(node: u8, nodes: u8, dir: &Path) -> String {
         .join(",");
     let rf = nodes.min(3);
     let min_isr = if nodes >= 3 { 2 } else { 1 };
-    // A teaching cluster: a follower that stops fetching leaves the ISR after
-    // 6 s instead of Kafka's default 30 s, so the acks chapter's failure
-    // demos take seconds, not minutes.
+    // A teaching cluster: a follower that falls behind the leader's log end
+    // leaves the ISR after 6 s instead of Kafka's default 30 s. (A follower
+    // that is frozen while nothing is written is not behind; it leaves the
+    // ISR when the controller fences its broker after
+    // broker.session.timeout.ms, 9 s: see 二.4.)
     let lag = if nodes >= 3 { "6000" } else { "30000" };
     format!(
         "# Written by `cargo xtask kafka up`; regenerated on every start.\n\
@@ -338,7 +359,7 @@ fn server_properties(node: u8, nodes: u8, dir: &Path) -> String {
     )
 }
 
-fn server_log4j(dir: &Path) -> String {
+pub(crate) fn server_log4j(dir: &Path) -> String {
     format!(
         "status = warn\n\
          appender.file.type = File\n\
@@ -363,15 +384,22 @@ fn pids_of(children: &[(u8, Child)]) -> Vec<(u8, u32)> {
     children.iter().map(|(n, c)| (*n, c.id())).collect()
 }
 
+/// The JVM options of every node (the secured one included).
+pub(crate) fn jvm_args() -> Vec<String> {
+    vec![
+        format!("-Xms{HEAP}"),
+        format!("-Xmx{HEAP}"),
+        "-XX:+UseG1GC".into(),
+        "-Djava.awt.headless=true".into(),
+    ]
+}
+
 fn spawn_node(node: u8, java: &Path, libs: &Path) -> Result<Child> {
     let dir = node_dir(node);
     let stdout = fs::File::create(dir.join("stdout.log"))?;
     let stderr = stdout.try_clone()?;
     let child = Command::new(java)
-        .arg(format!("-Xms{HEAP}"))
-        .arg(format!("-Xmx{HEAP}"))
-        .arg("-XX:+UseG1GC")
-        .arg("-Djava.awt.headless=true")
+        .args(jvm_args())
         .arg(format!(
             "-Dlog4j2.configurationFile={}",
             dir.join("log4j2.properties").display()
@@ -489,11 +517,15 @@ fn read_pid(node: u8) -> Option<u32> {
 /// (its command line names this node's config), so a recycled pid is never
 /// signalled.
 fn is_our_broker(pid: u32, node: u8) -> bool {
+    is_kafka_process(pid, &node_dir(node).join("server.properties"))
+}
+
+/// True if `pid` is alive and is a Kafka broker started with `config`.
+pub(crate) fn is_kafka_process(pid: u32, config: &Path) -> bool {
     let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
         return false;
     };
     let cmdline = String::from_utf8_lossy(&cmdline);
-    let config = node_dir(node).join("server.properties");
     if !(cmdline.contains("kafka.Kafka") && cmdline.contains(&*config.to_string_lossy())) {
         return false;
     }
@@ -535,7 +567,24 @@ pub fn down(clean: bool) -> Result<()> {
     let _ = fs::remove_file(layout_file());
     if clean {
         let state = paths::kafka_state();
-        if state.exists() {
+        if secure::running_pid().is_some() {
+            // The secured node (`up --secure`) keeps its files in `secure/`:
+            // leave them to `down --secure --clean`.
+            for entry in fs::read_dir(&state)?.flatten() {
+                if entry.file_name() != "secure" {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        fs::remove_dir_all(&path)?;
+                    } else {
+                        fs::remove_file(&path)?;
+                    }
+                }
+            }
+            println!(
+                "Removed the cluster's data in {} (the running secured node's files are kept).",
+                state.display()
+            );
+        } else if state.exists() {
             fs::remove_dir_all(&state)?;
             println!("Removed {}.", state.display());
         }
@@ -546,18 +595,30 @@ pub fn down(clean: bool) -> Result<()> {
 /// SIGTERM (a controlled shutdown), then SIGKILL whatever is left after
 /// [`STOP_TIMEOUT`].
 fn stop_pids(pids: &[(u8, u32)]) {
-    for &(_, pid) in pids {
-        let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+    let named: Vec<(String, u32)> = pids
+        .iter()
+        .map(|&(node, pid)| (format!("node {node}"), pid))
+        .collect();
+    stop_processes(&named, |pid| {
+        pids.iter()
+            .any(|&(node, p)| p == pid && is_our_broker(pid, node))
+    });
+}
+
+/// SIGTERM to each `(name, pid)`, then SIGKILL to whichever `alive` still
+/// reports after [`STOP_TIMEOUT`]; reaps them.
+pub(crate) fn stop_processes(pids: &[(String, u32)], alive: impl Fn(u32) -> bool) {
+    for (_, pid) in pids {
+        let _ = kill(Pid::from_raw(*pid as i32), Signal::SIGTERM);
     }
     let deadline = Instant::now() + STOP_TIMEOUT;
-    while Instant::now() < deadline && pids.iter().any(|&(n, p)| is_our_broker(p, n)) {
+    while Instant::now() < deadline && pids.iter().any(|(_, p)| alive(*p)) {
         thread::sleep(Duration::from_millis(200));
     }
-    for &(node, pid) in pids {
-        if is_our_broker(pid, node) {
-            eprintln!(
-                "node {node} (pid {pid}) ignored SIGTERM for {STOP_TIMEOUT:?}; sending SIGKILL"
-            );
+    for (name, pid) in pids {
+        let pid = *pid;
+        if alive(pid) {
+            eprintln!("{name} (pid {pid}) ignored SIGTERM for {STOP_TIMEOUT:?}; sending SIGKILL");
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
         }
     }
@@ -580,7 +641,11 @@ fn status() -> Result<ExitCode> {
             ),
             Err(_) => println!("Nothing answers on {default}."),
         }
-        return Ok(ExitCode::FAILURE);
+        return Ok(if secure::status() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     };
     let cluster_id = fs::read_to_string(layout_dir(nodes).join("cluster-id")).unwrap_or_default();
     println!(
@@ -620,14 +685,20 @@ fn status() -> Result<ExitCode> {
             "--status".into(),
         ],
     )?;
+    secure::status();
     Ok(code)
 }
 
 fn tail_logs(node: u8, lines: usize) -> String {
+    let dir = node_dir(node);
+    tail_files(&[dir.join("server.log"), dir.join("stdout.log")], lines)
+}
+
+/// The last `lines` lines of each of `files` that exists, with a header each.
+pub(crate) fn tail_files(files: &[PathBuf], lines: usize) -> String {
     let mut out = String::new();
-    for name in ["server.log", "stdout.log"] {
-        let path = node_dir(node).join(name);
-        let Ok(file) = fs::File::open(&path) else {
+    for path in files {
+        let Ok(file) = fs::File::open(path) else {
             continue;
         };
         let all: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
@@ -684,6 +755,18 @@ pub fn tool_command(class: &str, args: &[String]) -> Result<Command> {
     Ok(command)
 }
 
+/// The number of nodes of the cluster `up` started in this checkout, if all
+/// of them are alive — read only (unlike [`running_layout`], which stops a
+/// partial cluster). Used by `doctor` to tell our own ports from a stranger's.
+pub fn ours_alive() -> Option<u8> {
+    let nodes = fs::read_to_string(layout_file())
+        .ok()
+        .and_then(|s| s.trim().parse::<u8>().ok())?;
+    (1..=nodes)
+        .all(|n| read_pid(n).is_some_and(|pid| is_our_broker(pid, n)))
+        .then_some(nodes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -719,5 +802,184 @@ mod tests {
         ));
         assert!(text.contains("offsets.topic.replication.factor=3\n"));
         assert!(text.contains("transaction.state.log.min.isr=2\n"));
+    }
+}
+
+/// Nothing open by accident: every listener xtask configures, and every port
+/// docker-compose.yml publishes, is on the loopback interface.
+#[cfg(test)]
+mod exposure {
+    use super::*;
+    use crate::secure::{self, Host};
+
+    /// `(name, host, port)` of each entry of `key=NAME://host:port,...`.
+    fn listeners(properties: &str, key: &str) -> Vec<(String, String, u16)> {
+        let line = properties
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key} in\n{properties}"));
+        parse_listeners(line)
+    }
+
+    fn parse_listeners(list: &str) -> Vec<(String, String, u16)> {
+        list.split(',')
+            .map(|entry| {
+                let (name, address) = entry.trim().split_once("://").expect("NAME://host:port");
+                let (host, port) = address.rsplit_once(':').expect("host:port");
+                (
+                    name.to_string(),
+                    host.to_string(),
+                    port.parse().expect("port"),
+                )
+            })
+            .collect()
+    }
+
+    fn is_loopback(host: &str) -> bool {
+        matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+    }
+
+    #[test]
+    fn every_listener_xtask_configures_is_loopback_only() {
+        let mut configs = vec![(
+            "1 node".to_string(),
+            server_properties(1, 1, Path::new("/x")),
+        )];
+        for node in 1..=3 {
+            configs.push((
+                format!("node {node} of 3"),
+                server_properties(node, 3, Path::new("/x")),
+            ));
+        }
+        configs.push((
+            "secured node".into(),
+            secure::server_properties(Host::Local, "pw"),
+        ));
+        for (what, text) in &configs {
+            for key in ["listeners", "advertised.listeners"] {
+                for (name, host, _) in listeners(text, key) {
+                    assert!(is_loopback(&host), "{what}: {key} {name} binds {host}");
+                }
+            }
+            let voters = text
+                .lines()
+                .find_map(|l| l.strip_prefix("controller.quorum.voters="))
+                .expect("voters");
+            assert!(
+                voters.split(',').all(|v| v.contains("@localhost:")),
+                "{what}: {voters}"
+            );
+        }
+        let secure = listeners(&configs.last().unwrap().1, "listeners");
+        assert_eq!(
+            secure,
+            vec![
+                (
+                    "SASL_SSL".into(),
+                    "localhost".into(),
+                    kafka_layout::ports::secure_client()
+                ),
+                (
+                    "CONTROLLER".into(),
+                    "localhost".into(),
+                    kafka_layout::ports::secure_controller()
+                ),
+            ]
+        );
+    }
+
+    fn compose() -> serde_norway::Value {
+        let text = fs::read_to_string(paths::workspace().join("docker-compose.yml"))
+            .expect("docker-compose.yml");
+        serde_norway::from_str(&text).expect("docker-compose.yml is YAML")
+    }
+
+    #[test]
+    fn compose_publishes_every_port_on_loopback_and_advertises_localhost() {
+        let compose = compose();
+        let services = compose["services"].as_mapping().expect("services");
+        assert!(services.len() >= 5, "kafka, kafka-1..3, kafka-secure");
+        for (name, service) in services {
+            let name = name.as_str().unwrap_or_default();
+            let ports = service["ports"].as_sequence().expect("ports");
+            for port in ports {
+                let port = port.as_str().expect("a \"host:port:port\" string");
+                let parts: Vec<&str> = port.split(':').collect();
+                assert_eq!(
+                    parts.len(),
+                    3,
+                    "{name}: `{port}` must name the host address"
+                );
+                assert_eq!(
+                    parts[0], "127.0.0.1",
+                    "{name}: `{port}` is published on every interface"
+                );
+            }
+            // Clients on the host are told `localhost`; only a listener for
+            // the Docker network (never published) may name a container.
+            if let Some(advertised) = service["environment"]["KAFKA_ADVERTISED_LISTENERS"].as_str()
+            {
+                let published: Vec<u16> = ports
+                    .iter()
+                    .filter_map(|p| p.as_str()?.rsplit(':').next()?.parse().ok())
+                    .collect();
+                for (listener, host, port) in parse_listeners(advertised) {
+                    assert!(
+                        host == "localhost" || !published.contains(&port),
+                        "{name}: {listener} advertises {host}:{port}, which is published"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn compose_secure_profile_runs_what_xtask_writes() {
+        let compose = compose();
+        let service = &compose["services"]["kafka-secure"];
+        assert_eq!(service["profiles"][0].as_str(), Some("secure"));
+        assert_eq!(service["ports"][0].as_str(), Some("127.0.0.1:9392:9392"));
+        assert_eq!(
+            service["volumes"][0].as_str(),
+            Some("./target/kafka/secure:/secure:ro"),
+            "the directory `kafka secure-files` writes (kafka_layout::secure::dir at the default base)"
+        );
+        let command: Vec<&str> = service["command"]
+            .as_sequence()
+            .expect("command")
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        assert_eq!(command, ["sh", "/secure/docker/start.sh"]);
+        // The container's configuration is xtask's, with container paths: the
+        // same listener port, advertised as localhost; the TLS files under /secure.
+        let docker = secure::server_properties(Host::Docker, "pw");
+        let advertised = listeners(&docker, "advertised.listeners");
+        assert_eq!(
+            advertised,
+            vec![(
+                "SASL_SSL".into(),
+                "localhost".into(),
+                kafka_layout::ports::secure_client()
+            )]
+        );
+        assert!(docker.contains("ssl.keystore.location=/secure/broker.pem\n"));
+        assert!(docker.contains("ssl.truststore.location=/secure/ca.pem\n"));
+        let local = secure::server_properties(Host::Local, "pw");
+        let same = |text: &str| {
+            text.lines()
+                .filter(|l| {
+                    !l.contains("location=")
+                        && !l.starts_with("listeners=")
+                        && !l.starts_with("log.dirs=")
+                })
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            same(&docker),
+            same(&local),
+            "the container runs xtask's configuration"
+        );
     }
 }

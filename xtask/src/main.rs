@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's own commands.
 //!
 //! - `kafka up|down|status|logs|tool`: a real Apache Kafka broker (or three),
-//!   run with `java` from Maven Central artifacts; no Docker needed.
+//!   run with `java` from Maven Central artifacts; no Docker needed;
+//!   `kafka up --secure`: the separate TLS + SCRAM + ACL node of 四.6.
 //! - `test`: every check the project makes, ending in a pass/fail summary.
 //! - `tour`: run the chapters in order against a broker.
 //! - `book`: build (or serve) the mdBook.
@@ -10,11 +11,16 @@
 mod bench;
 mod book;
 mod book_checks;
+mod doctor;
+mod exercise;
 mod kafka;
 mod paths;
 mod quickstart;
+mod runner;
+mod secure;
 mod test;
 mod tour;
+mod workshop;
 
 use std::process::ExitCode;
 
@@ -44,6 +50,14 @@ enum Command {
     Book(book::BookArgs),
     /// The benchmark lab (labs/bench, 附录 E): our client against Kafka's Java perf tools and kafka-go
     Bench(bench::BenchArgs),
+    /// Workshop exercises: list, check, solve, reset, verify
+    #[command(subcommand)]
+    Exercise(exercise::ExerciseCommand),
+    /// The offline room kit: `prepare` fetches everything once, `offline` proves the course runs without network
+    #[command(subcommand)]
+    Workshop(workshop::WorkshopCommand),
+    /// Check this machine before a workshop: tools, ports, disk, caches; prints the fix for each miss
+    Doctor(doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +74,9 @@ fn main() -> ExitCode {
         Command::Tour(args) => tour::run(&args),
         Command::Book(args) => book::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Doctor(args) => doctor::run(&args),
+        Command::Exercise(command) => exercise::run(command),
+        Command::Workshop(command) => workshop::run(command),
     };
     match result {
         Ok(code) => code,

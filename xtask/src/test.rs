@@ -3,16 +3,23 @@
 //! fmt → clippy → the tests against one broker → the quickstart, built and
 //! run as a reader would, on the same broker → the tests that need three
 //! brokers (`#[ignore]`d in the first phase, run here with `--ignored`) →
-//! the book. Brokers this command started are stopped at the end, whatever
+//! the tests that need the secured node of 四.6 (named `secure_node_*`,
+//! skipped by name in the broker phases, run here by name with the node
+//! that `kafka up --secure` starts) → the book. Brokers this command started are stopped at the end, whatever
 //! happened. The last line is the summary: `xtask test: N passed, M failed`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
-use crate::{book, kafka, paths, quickstart};
+use crate::{book, kafka, paths, quickstart, runner, secure};
+
+/// Tests whose names start with this need the secured node (四.6): the
+/// broker phases skip them (`--skip`), the secured-node phase runs exactly
+/// them. A name filter rather than `#[ignore]`, which already means
+/// "needs three brokers".
+const SECURE_TESTS: &str = "secure_node_";
 
 #[derive(clap::Args)]
 pub struct TestArgs {}
@@ -31,6 +38,7 @@ struct Counts {
     passed: u32,
     failed: u32,
     ignored: u32,
+    filtered: u32,
 }
 
 pub fn run(_args: &TestArgs) -> Result<ExitCode> {
@@ -51,20 +59,35 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
 
     // The quickstart runs on the same broker, after the tests have built
     // librdkafka into the target directory it shares.
-    let mut single = with_brokers(1, &["tests, 1 broker", "quickstart"], |bootstrap| {
-        vec![
-            test_phase("tests, 1 broker", bootstrap, &[]),
-            quickstart_phase(bootstrap),
-        ]
-    });
+    let mut single = with_brokers(
+        1,
+        &["tests, 1 broker", "exercises", "quickstart"],
+        |bootstrap| {
+            vec![
+                test_phase(
+                    "tests, 1 broker",
+                    bootstrap,
+                    &["--workspace", "--exclude", "ex-*"],
+                    &["--skip", SECURE_TESTS],
+                    parallel_jobs(),
+                ),
+                exercise_phase(bootstrap),
+                quickstart_phase(bootstrap),
+            ]
+        },
+    );
     let three_node_tests = single[0].counts.map(|c| c.ignored).unwrap_or(0);
+    let secure_node_tests = single[0].counts.map(|c| c.filtered).unwrap_or(0);
     phases.append(&mut single);
 
     let mut three = with_brokers(3, &["tests, 3 brokers"], |bootstrap| {
+        // One binary at a time: these tests stop and freeze brokers.
         vec![test_phase(
             "tests, 3 brokers",
             bootstrap,
-            &["--", "--ignored"],
+            &["--workspace", "--exclude", "ex-*"],
+            &["--ignored", "--skip", SECURE_TESTS],
+            1,
         )]
     })
     .remove(0);
@@ -78,6 +101,7 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
         );
     }
     phases.push(three);
+    phases.push(secure_phase(secure_node_tests));
 
     let started = Instant::now();
     let book_result = book::build_and_check(false);
@@ -93,6 +117,39 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
     });
 
     Ok(print_summary(&phases))
+}
+
+/// Every workshop exercise fails as shipped and passes with its solution.
+fn exercise_phase(bootstrap: &str) -> Phase {
+    println!("\n==> exercises (each must fail as shipped and pass solved)");
+    let started = Instant::now();
+    let (ok, counts, note) = match crate::exercise::verify(Some(bootstrap)) {
+        Ok(report) => {
+            println!("{}", report.note);
+            (
+                report.failed == 0,
+                Some(Counts {
+                    passed: report.passed,
+                    failed: report.failed,
+                    ignored: 0,
+                    filtered: 0,
+                }),
+                if report.failed == 0 {
+                    String::new()
+                } else {
+                    report.note
+                },
+            )
+        }
+        Err(e) => (false, None, format!("{e:#}")),
+    };
+    Phase {
+        name: "exercises",
+        ok,
+        counts,
+        elapsed: started.elapsed(),
+        note,
+    }
 }
 
 fn cargo(args: &[&str]) -> Command {
@@ -146,31 +203,139 @@ fn with_brokers(
     }
 }
 
-/// Runs `cargo test` against `bootstrap`.
-fn test_phase(name: &'static str, bootstrap: &str, extra: &[&str]) -> Phase {
+/// How many test binaries the 1-broker phase runs at a time (`XTASK_TEST_JOBS`
+/// overrides). Most of them wait on the broker rather than on the CPU.
+fn parallel_jobs() -> usize {
+    std::env::var("XTASK_TEST_JOBS")
+        .ok()
+        .and_then(|j| j.parse().ok())
+        .filter(|&j| j > 0)
+        .unwrap_or(4)
+}
+
+/// Builds the test binaries that `selection` picks (cargo's package
+/// arguments) and runs each with `test_args` against `bootstrap`, `jobs` at
+/// a time (see `runner.rs`).
+fn test_phase(
+    name: &'static str,
+    bootstrap: &str,
+    selection: &[&str],
+    test_args: &[&str],
+    jobs: usize,
+) -> Phase {
     println!("\n==> {name}");
     let started = Instant::now();
-    // --no-fail-fast: one failing test binary must not hide the others.
-    let mut args = vec!["test", "--workspace", "--locked", "--no-fail-fast"];
-    args.extend_from_slice(extra);
-    let mut command = cargo(&args);
-    command.env("KAFKA_BROKERS", bootstrap);
-    match run_cargo_test(command) {
-        Ok((counts, ok, failures)) => Phase {
-            name,
-            ok: ok && counts.failed == 0,
-            counts: Some(counts),
-            elapsed: started.elapsed(),
-            note: failures,
+    let binaries = match runner::build(selection) {
+        Ok(binaries) => binaries,
+        Err(e) => {
+            return Phase {
+                name,
+                ok: false,
+                counts: None,
+                elapsed: started.elapsed(),
+                note: format!("{e:#}"),
+            };
+        }
+    };
+    println!(
+        "    built {} test binaries in {:.1} s; running them {jobs} at a time",
+        binaries.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let mut counts = Counts::default();
+    let mut failed_tests = Vec::new();
+    let mut failed_binaries = Vec::new();
+    runner::run(
+        binaries,
+        test_args,
+        &[("KAFKA_BROKERS", bootstrap)],
+        jobs,
+        |finished, done, total| {
+            println!(
+                "\n---- [{done}/{total}] {} ({:.1} s, {:.0} s into the phase) ----",
+                finished.binary.label,
+                finished.elapsed.as_secs_f64(),
+                started.elapsed().as_secs_f64()
+            );
+            print!("{}", finished.output);
+            let mut named = false;
+            for line in finished.output.lines() {
+                if let Some(result) = parse_result_line(line) {
+                    counts.passed += result.passed;
+                    counts.failed += result.failed;
+                    counts.ignored += result.ignored;
+                    counts.filtered += result.filtered;
+                }
+                if let Some(test) = line
+                    .strip_prefix("test ")
+                    .and_then(|rest| rest.strip_suffix(" ... FAILED"))
+                {
+                    failed_tests.push(test.to_string());
+                    named = true;
+                }
+            }
+            if !finished.success && !named {
+                failed_binaries.push(finished.binary.label.clone());
+            }
         },
-        Err(e) => Phase {
-            name,
+    );
+    let mut note = Vec::new();
+    if !failed_tests.is_empty() {
+        note.push(format!("failed: {}", failed_tests.join(", ")));
+    }
+    if !failed_binaries.is_empty() {
+        note.push(format!(
+            "failed without a failing test (crashed or killed): {}",
+            failed_binaries.join(", ")
+        ));
+    }
+    Phase {
+        name,
+        ok: note.is_empty() && counts.failed == 0,
+        counts: Some(counts),
+        elapsed: started.elapsed(),
+        note: note.join("\n"),
+    }
+}
+
+/// The `secure_node_*` tests, with the secured node started (and stopped
+/// again) if it is not running. `expected` is how many the 1-broker phase
+/// skipped by name: every one of them must run here.
+fn secure_phase(expected: u32) -> Phase {
+    const NAME: &str = "tests, secured node";
+    println!("\n==> secured node (kafka up --secure) for: {NAME}");
+    let started = Instant::now();
+    let ours = secure::running_pid().is_none();
+    if ours && let Err(e) = secure::up() {
+        return Phase {
+            name: NAME,
             ok: false,
             counts: None,
             elapsed: started.elapsed(),
-            note: format!("{e:#}"),
-        },
+            note: format!("the secured node did not start: {e:#}"),
+        };
     }
+    let mut phase = test_phase(
+        NAME,
+        &kafka_layout::secure::bootstrap(),
+        &["-p", "ch04-security"],
+        &[SECURE_TESTS],
+        1,
+    );
+    if ours && let Err(e) = secure::down(false) {
+        eprintln!("warning: stopping the secured node failed: {e:#}");
+    }
+    phase.elapsed = started.elapsed();
+    if let Some(counts) = phase.counts
+        && counts.passed + counts.failed != expected
+    {
+        phase.ok = false;
+        phase.note = format!(
+            "{} tests ran but the first phase set {expected} aside for the secured node",
+            counts.passed + counts.failed
+        );
+    }
+    phase
 }
 
 /// The quickstart built and run as a reader would (see `quickstart.rs`);
@@ -195,47 +360,11 @@ fn quickstart_phase(bootstrap: &str) -> Phase {
             passed: (report.checks.len() - failed.len()) as u32,
             failed: failed.len() as u32,
             ignored: 0,
+            filtered: 0,
         }),
         elapsed: started.elapsed(),
         note: note.trim_start().to_string(),
     }
-}
-
-/// Streams `cargo test` output through and adds up its `test result:` lines.
-fn run_cargo_test(mut command: Command) -> Result<(Counts, bool, String)> {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("running cargo test")?;
-    let stdout = child.stdout.take().context("cargo test stdout")?;
-    let mut counts = Counts::default();
-    let mut failed_tests = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line?;
-        println!("{line}");
-        if let Some(result) = parse_result_line(&line) {
-            counts.passed += result.passed;
-            counts.failed += result.failed;
-            counts.ignored += result.ignored;
-        }
-        if let Some(name) = line
-            .strip_prefix("test ")
-            .and_then(|rest| rest.strip_suffix(" ... FAILED"))
-        {
-            failed_tests.push(name.to_string());
-        }
-    }
-    let status = child.wait()?;
-    let note = if failed_tests.is_empty() {
-        if status.success() {
-            String::new()
-        } else {
-            format!("cargo test exited with {status}")
-        }
-    } else {
-        format!("failed: {}", failed_tests.join(", "))
-    };
-    Ok((counts, status.success(), note))
 }
 
 /// Parses `test result: ok. 7 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; ...`.
@@ -256,6 +385,7 @@ fn parse_result_line(line: &str) -> Option<Counts> {
             "passed" => counts.passed = n,
             "failed" => counts.failed = n,
             "ignored" => counts.ignored = n,
+            "filtered" => counts.filtered = n,
             _ => {}
         }
     }
@@ -382,7 +512,8 @@ fn print_summary(phases: &[Phase]) -> ExitCode {
         }
     }
     println!(
-        "(`ignored` in the 1-broker phase are the tests that need three brokers: the next phase runs them)"
+        "(`ignored` in the 1-broker phase are the tests that need three brokers: the next phase runs them;\n \
+         the `{SECURE_TESTS}*` tests are skipped by name there and run in the secured-node phase)"
     );
     let failed_phases = phases.iter().filter(|p| !p.ok).count() as u32;
     let failed = total.failed.max(failed_phases);
@@ -398,6 +529,39 @@ fn print_summary(phases: &[Phase]) -> ExitCode {
 mod tests {
     use super::*;
 
+    /// `--skip`/the filter match substrings: a test that merely contains
+    /// the marker would move between phases by accident.
+    #[test]
+    fn only_secured_node_tests_contain_the_marker() {
+        fn visit(dir: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() && !path.ends_with("target") {
+                    visit(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    for line in text.lines() {
+                        let Some(rest) = line.trim_start().split("fn ").nth(1) else {
+                            continue;
+                        };
+                        let name: String = rest
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        if name.contains(SECURE_TESTS) && !name.starts_with(SECURE_TESTS) {
+                            out.push(format!("{}: {name}", path.display()));
+                        }
+                    }
+                }
+            }
+        }
+        let mut wrong = Vec::new();
+        for dir in ["chapters", "labs", "shared", "exercises"] {
+            visit(&paths::workspace().join(dir), &mut wrong);
+        }
+        assert!(wrong.is_empty(), "rename these: {wrong:?}");
+    }
+
     #[test]
     fn parses_cargo_test_result_lines() {
         let c = parse_result_line(
@@ -405,6 +569,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!((c.passed, c.failed, c.ignored), (7, 0, 2));
+        let c = parse_result_line(
+            "test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 6 filtered out; finished in 1.02s",
+        )
+        .unwrap();
+        assert_eq!(c.filtered, 6);
         let c = parse_result_line(
             "test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out",
         )

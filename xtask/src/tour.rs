@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 
-use crate::{kafka, paths, quickstart};
+use crate::{kafka, paths, quickstart, secure};
 
 /// The chapters in the order of the book. Every directory under `chapters/`
 /// must be listed here, so a new chapter cannot silently miss the tour.
@@ -24,7 +24,8 @@ pub const CHAPTERS: &[(&str, &str)] = &[
     ("ch04-error-handling", "四.3 错误处理"),
     ("ch04-transactions", "四.4 事务与精确一次"),
     ("ch04-observability", "四.5 可观测性"),
-    ("ch04-tuning", "四.6 配置调优"),
+    ("ch04-security", "四.6 安全：TLS、SASL/SCRAM 与 ACL"),
+    ("ch04-tuning", "四.7 配置调优"),
     ("ch05-pipeline", "五、综合实战：高吞吐数据管道"),
 ];
 
@@ -32,6 +33,10 @@ pub const CHAPTERS: &[(&str, &str)] = &[
 /// reader's project would be: the tour runs its two programs with
 /// `--manifest-path` instead of `-p`.
 const QUICKSTART: &str = "ch00-quickstart";
+
+/// The chapter that runs on the secured node (`kafka up --secure`): the
+/// tour starts that node for it if it is not running, and stops it after.
+const SECURE_CHAPTER: &str = "ch04-security";
 
 /// Chapters that need the three-node cluster.
 const THREE_NODE_CHAPTERS: &[&str] = &["ch02-acks"];
@@ -107,6 +112,18 @@ pub fn run(args: &TourArgs) -> Result<ExitCode> {
             kafka::up(3)?;
             brokers = kafka::bootstrap(3);
         }
+        let mut secure_started = false;
+        if *chapter == SECURE_CHAPTER && brokers != "mock" && secure::running_pid().is_none() {
+            println!("(starting the secured node for this chapter: cargo xtask kafka up --secure)");
+            match secure::up() {
+                Ok(_) => secure_started = true,
+                Err(error) => {
+                    println!("the secured node could not start: {error:#}");
+                    results.push((*chapter, Outcome::NeedsRealBroker, begun.elapsed()));
+                    continue;
+                }
+            }
+        }
         let outcome = if *chapter == QUICKSTART {
             run_quickstart(&brokers)?
         } else {
@@ -121,6 +138,9 @@ pub fn run(args: &TourArgs) -> Result<ExitCode> {
                 _ => Outcome::Failed,
             }
         };
+        if secure_started {
+            secure::down(false)?;
+        }
         results.push((*chapter, outcome, begun.elapsed()));
         if needs_three && started {
             println!("(back to the one-node cluster)");

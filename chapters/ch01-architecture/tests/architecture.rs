@@ -331,3 +331,82 @@ async fn every_group_receives_every_record() {
     second.leave().await.unwrap();
     delete_topic(&cluster, &topic).await.unwrap();
 }
+
+/// With no broker answering, librdkafka keeps retrying in the background.
+/// The consumer's `recv` returns transient errors (BrokerTransportFailure,
+/// AllBrokersDown) again and again, never a record and never a fatal error;
+/// a send is still unresolved long after — it ends only at
+/// `message.timeout.ms` (300000 ms by default).
+#[tokio::test]
+async fn without_a_broker_librdkafka_keeps_retrying_instead_of_failing() {
+    use rdkafka::ClientConfig;
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    use tutorial_support::settings::effective;
+    // Port 1: nothing listens there, every connection is refused at once.
+    let nowhere = "localhost:1";
+    let wait = Duration::from_secs(8);
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", nowhere)
+        .set("group.id", unique_name("g"))
+        .create()
+        .unwrap();
+    consumer.subscribe(&["ch01-nowhere"]).unwrap();
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", nowhere)
+        .create()
+        .unwrap();
+    let timeout = effective(&ClientConfig::new(), &["message.timeout.ms"]).unwrap();
+    assert_eq!(timeout[0].value, "300000");
+
+    let reading = async {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut seen = (0, Vec::new());
+        while let Ok(result) = tokio::time::timeout_at(deadline, consumer.recv()).await {
+            match result {
+                Ok(_) => seen.0 += 1,
+                Err(error) => seen.1.push(error),
+            }
+        }
+        seen
+    };
+    let sending = tokio::time::timeout(
+        wait,
+        producer.send(
+            FutureRecord::<(), _>::to("ch01-nowhere").payload("x"),
+            Duration::from_secs(0),
+        ),
+    );
+    let ((records, errors), sent) = tokio::join!(reading, sending);
+    let down = errors
+        .iter()
+        .filter(|e| e.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown))
+        .count();
+    println!(
+        "after {wait:?}: consumer got {records} records and {} errors ({down} AllBrokersDown, first: {:?}); \
+         the send is {}",
+        errors.len(),
+        errors.first().map(|e| e.to_string()),
+        if sent.is_err() {
+            "still waiting"
+        } else {
+            "resolved"
+        }
+    );
+    assert_eq!(records, 0);
+    assert!(down > 0, "the consumer is told all brokers are down");
+    assert!(
+        errors
+            .iter()
+            .all(|e| matches!(e, KafkaError::MessageConsumption(_))),
+        "only transient errors, never a fatal one: {errors:?}"
+    );
+    assert!(sent.is_err(), "the send is still waiting after {wait:?}");
+    tokio::task::spawn_blocking(move || {
+        drop(consumer);
+        drop(producer);
+    })
+    .await
+    .unwrap();
+}

@@ -9,7 +9,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use ch02_acks::lab::{Trial, durability_trial};
+use ch02_acks::lab::{Drill, Follower, Trial, failover_drill};
 use ch02_acks::{ACKS, measure, producer_config, send_and_report_offset};
 use clap::Parser;
 use tutorial_support::topics::{delete_topic, ensure_topic, unique_name};
@@ -123,46 +123,75 @@ async fn compare_costs(cluster: &Cluster, args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// ② The failure drill, once per setting that returns acknowledgements.
+/// ② The failure drills: one failover with the follower in the ISR but
+/// behind, one with the follower out of the ISR; acks=1 and acks=all each.
 async fn failure_drill(cluster: &Cluster) -> Result<()> {
     println!(
-        "\n② Failure drill: replicas on brokers A and B, min.insync.replicas=2. B freezes and leaves the ISR;\n  \
-         200 records are produced; A is killed; B becomes leader; what was acknowledged but is gone?"
+        "\n② Failure drills: replicas on brokers A and B, min.insync.replicas=2, unclean leader election off.\n  \
+         50 records are written with acks=all while A and B are in sync; B freezes; 200 more are written\n  \
+         with acks=1 and with acks=all (two topics, one failover); A is killed right after acknowledging;\n  \
+         B resumes and becomes leader; A comes back. What was acknowledged but is gone?"
     );
-    for acks in ["1", "all"] {
-        let topic = unique_name(&format!("ch02-acks-drill-{acks}"));
-        let trial = durability_trial(cluster.bootstrap_servers(), &topic, acks, 200).await?;
-        print_trial(&trial);
-        delete_topic(cluster, &topic).await?;
+    for follower in [Follower::InSyncButBehind, Follower::OutOfSync] {
+        let prefix = unique_name(&format!("ch02-acks-{}", follower.label()));
+        let drill = failover_drill(cluster.bootstrap_servers(), &prefix, follower, 200).await?;
+        print_drill(&drill);
+        for trial in [&drill.one, &drill.all] {
+            delete_topic(cluster, &format!("{prefix}-acks-{}", trial.acks)).await?;
+        }
     }
     Ok(())
 }
 
-fn print_trial(trial: &Trial) {
+fn print_drill(drill: &Drill) {
+    let how = match drill.follower {
+        Follower::InSyncButBehind => "B in the ISR but behind",
+        Follower::OutOfSync => "B out of the ISR",
+    };
+    println!(
+        "  {how}: B frozen {:.1} s; ISR when A died: {:?}; B led both topics {:.1} s after A died",
+        drill.frozen_for.as_secs_f64(),
+        drill.isr_at_failure,
+        drill.failover.as_secs_f64()
+    );
+    for trial in [&drill.one, &drill.all] {
+        print_trial(drill, trial);
+    }
+}
+
+fn print_trial(drill: &Drill, trial: &Trial) {
     let during = trial
         .acknowledged
         .iter()
         .filter(|s| **s >= trial.before)
         .count();
     println!(
-        "  acks={:<3}: before the failure {} acknowledged; during it {} of {} acknowledged; \
+        "    acks={:<3}: {} of {} acknowledged (high watermark then: {}); \
          after failover {} stored; acknowledged but LOST: {}",
         trial.acks,
-        trial.before,
         during,
         trial.sent,
+        trial.high_watermark_at_failure,
         trial.stored.len(),
         trial.lost.len()
     );
     if let Some(error) = &trial.first_error {
-        println!("            the producer was told: {error}");
+        println!("              the producer was told: {error}");
     }
+    let isr: Vec<String> = drill.isr_at_failure.iter().map(i32::to_string).collect();
     summary(
-        &format!("drill-acks-{}", trial.acks),
+        &format!("drill-{}-acks-{}", drill.follower.label(), trial.acks),
         &[
+            ("isr_at_failure", isr.join(",")),
+            ("frozen_ms", drill.frozen_for.as_millis().to_string()),
+            ("failover_ms", drill.failover.as_millis().to_string()),
             ("before", trial.before.to_string()),
             ("sent", trial.sent.to_string()),
             ("acknowledged_during", during.to_string()),
+            (
+                "high_watermark",
+                trial.high_watermark_at_failure.to_string(),
+            ),
             ("stored", trial.stored.len().to_string()),
             ("lost", trial.lost.len().to_string()),
         ],

@@ -37,7 +37,7 @@ pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 /// - `linger.ms`: how long a record may wait for others to fill its batch.
 ///   librdkafka's default is 5 ms. When records arrive slower than a batch
 ///   fills, larger values mean fuller batches and fewer requests, at the
-///   cost of latency (section 四.6 measures where that matters).
+///   cost of latency (section 四.7 measures where that matters).
 /// - `compression.type`: batches are compressed as a whole, so batching and
 ///   compression work together.
 /// - `message.timeout.ms`: the total time librdkafka may spend delivering a

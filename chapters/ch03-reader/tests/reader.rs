@@ -178,3 +178,98 @@ async fn the_stream_form_yields_the_same_records_as_the_recv_loop() {
     let expected: Vec<String> = (0..20).map(|i| i.to_string()).collect();
     assert_eq!(payloads, expected, "one partition: the order of production");
 }
+
+/// The first record a member of `group` receives from partition 0 of `topic`.
+async fn first_offset_seen(bootstrap: &str, topic: &str, group: &str, reset: &str) -> i64 {
+    use rdkafka::consumer::Consumer;
+    let member = join(bootstrap, topic, group, Some(reset)).unwrap();
+    let message = tokio::time::timeout(SETTLE, member.recv())
+        .await
+        .expect("a record within 30 s")
+        .unwrap();
+    let offset = message.offset();
+    drop(message);
+    member.unsubscribe();
+    tokio::task::spawn_blocking(move || drop(member))
+        .await
+        .unwrap();
+    offset
+}
+
+/// `auto.offset.reset` applies only where the group has no committed
+/// offset: a group that committed 4 starts at 4 whatever the setting.
+#[tokio::test]
+async fn a_group_with_a_committed_offset_ignores_auto_offset_reset() {
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+    let cluster = test_cluster();
+    let topic = TestTopic::create(&cluster, "ch03-committed", 1, 1).await;
+    let bootstrap = cluster.bootstrap_servers();
+    produce(bootstrap, &topic.name, 0, 10, None).await.unwrap();
+    let group = unique_name("g");
+    let committer: BaseConsumer = ch03_reader::lesson::group_config(bootstrap, &group, None)
+        .create()
+        .unwrap();
+    let mut offsets = TopicPartitionList::new();
+    offsets
+        .add_partition_offset(&topic.name, 0, Offset::Offset(4))
+        .unwrap();
+    committer.commit(&offsets, CommitMode::Sync).unwrap();
+    drop(committer);
+    for reset in ["earliest", "latest"] {
+        assert_eq!(
+            first_offset_seen(bootstrap, &topic.name, &group, reset).await,
+            4,
+            "auto.offset.reset={reset}: the committed offset wins"
+        );
+    }
+    // The same settings in a group without a commit: the reset decides.
+    let fresh = unique_name("g");
+    assert_eq!(
+        first_offset_seen(bootstrap, &topic.name, &fresh, "earliest").await,
+        0
+    );
+}
+
+/// `assign` takes no part in a group: two consumers that assign the same
+/// partition — even with the same group.id — each read all of it.
+#[tokio::test]
+async fn two_consumers_that_assign_the_same_partition_each_read_all_of_it() {
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    use rdkafka::{Offset, TopicPartitionList};
+    let cluster = test_cluster();
+    let topic = TestTopic::create(&cluster, "ch03-assign-twice", 1, 1).await;
+    let bootstrap = cluster.bootstrap_servers();
+    produce(bootstrap, &topic.name, 0, 20, None).await.unwrap();
+    let group = unique_name("g");
+    let mut counts = Vec::new();
+    let consumers: Vec<StreamConsumer> = (0..2)
+        .map(|_| {
+            let consumer: StreamConsumer =
+                ch03_reader::lesson::group_config(bootstrap, &group, None)
+                    .create()
+                    .unwrap();
+            let mut assignment = TopicPartitionList::new();
+            assignment
+                .add_partition_offset(&topic.name, 0, Offset::Beginning)
+                .unwrap();
+            consumer.assign(&assignment).unwrap();
+            consumer
+        })
+        .collect();
+    for consumer in &consumers {
+        let mut seen = 0;
+        while seen < 20 {
+            tokio::time::timeout(SETTLE, consumer.recv())
+                .await
+                .expect("the partition's records within 30 s")
+                .unwrap();
+            seen += 1;
+        }
+        counts.push(seen);
+    }
+    assert_eq!(counts, vec![20, 20], "each read every record");
+    tokio::task::spawn_blocking(move || drop(consumers))
+        .await
+        .unwrap();
+}

@@ -9,14 +9,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ch04_observability::lab::load::fill_partitions;
-use ch04_observability::lab::snapshots::{consumer_lags, next_snapshot, partitions};
+use ch04_observability::lab::snapshots::{
+    PartitionStats, consumer_lags, next_snapshot, partition_when, partitions,
+};
 use ch04_observability::lab::tool::{ToolRow, describe_group};
+use ch04_observability::lab::transaction::OpenTransaction;
 use ch04_observability::lesson::consume::consume_until;
 use ch04_observability::lesson::lag::{PartitionLag, lag_monitor, lag_now};
 use ch04_observability::lesson::metrics::Metrics;
 use ch04_observability::lesson::stats::{self, StatsContext, consumer_config};
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::consumer::stream_consumer::StreamPartitionQueue;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 use tutorial_lab::{STEP_TIMEOUT, TestTopic, test_cluster, unique_name, within};
 
@@ -58,6 +62,24 @@ async fn handled_reaches(handled: &AtomicU64, count: u64) {
         },
     )
     .await;
+}
+
+/// Commits `offsets[p]` for partition `p` of `topic`, synchronously.
+async fn commit_offsets(
+    consumer: &Arc<StreamConsumer<StatsContext>>,
+    topic: &str,
+    offsets: &[i64],
+) {
+    let mut list = TopicPartitionList::new();
+    for (partition, offset) in offsets.iter().enumerate() {
+        list.add_partition_offset(topic, partition as i32, Offset::Offset(*offset))
+            .expect("offset");
+    }
+    let committer = Arc::clone(consumer);
+    tokio::task::spawn_blocking(move || committer.commit(&list, CommitMode::Sync))
+        .await
+        .expect("join")
+        .expect("commit");
 }
 
 /// Outside view 1: committed offset vs high watermark, on a blocking thread.
@@ -129,17 +151,7 @@ async fn lag_from_statistics_from_offsets_and_from_kafkas_tool_agree_on_a_known_
     handled_reaches(&handled, 250).await;
 
     // The group commits less than it read: a known backlog per partition.
-    let mut offsets = TopicPartitionList::new();
-    for (partition, offset) in committed.iter().enumerate() {
-        offsets
-            .add_partition_offset(&topic.name, partition as i32, Offset::Offset(*offset))
-            .expect("offset");
-    }
-    let committer = Arc::clone(&consumer);
-    tokio::task::spawn_blocking(move || committer.commit(&offsets, CommitMode::Sync))
-        .await
-        .expect("join")
-        .expect("commit");
+    commit_offsets(&consumer, &topic.name, &committed).await;
 
     // Two more snapshots, both taken after the commit returned.
     let snapshot = next_snapshot(consumer.context(), 2, Duration::from_secs(10))
@@ -281,4 +293,390 @@ async fn while_a_consumer_is_paused_lag_rises_outside_but_the_statistics_freeze_
     );
     stop.cancel();
     let _ = task.await;
+}
+
+/// One partition's lag as everybody sees it at one moment.
+#[derive(Debug)]
+struct Views {
+    /// The consumer's statistics (read_committed: `consumer_lag` ends at `ls_offset`).
+    stats: PartitionStats,
+    /// The lesson's monitor (read_uncommitted: `fetch_watermarks` is the high watermark).
+    monitor: PartitionLag,
+    /// The same monitor with librdkafka's default, read_committed: `fetch_watermarks` is the LSO.
+    monitor_read_committed: PartitionLag,
+    /// `kafka-consumer-groups --describe`, when asked.
+    tool: Option<ToolRow>,
+}
+
+/// Waits for the consumer's statistics to satisfy `until` on partition 0,
+/// then asks the two monitors and (if `ask_tool`) Kafka's tool.
+async fn views(
+    consumer: &StreamConsumer<StatsContext>,
+    bootstrap: &str,
+    group: &str,
+    topic: &str,
+    ask_tool: bool,
+    until: impl Fn(&PartitionStats) -> bool,
+) -> Views {
+    let stats = partition_when(consumer.context(), topic, 0, STEP_TIMEOUT, until)
+        .await
+        .unwrap_or_else(|last| {
+            panic!("statistics never showed the expected offsets; last: {last:?}")
+        });
+    let (b, g, t) = (bootstrap.to_string(), group.to_string(), topic.to_string());
+    let (monitor, monitor_read_committed) = tokio::task::spawn_blocking(move || {
+        let lesson = lag_monitor(&b, &g).expect("lag monitor");
+        let read_committed: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &b)
+            .set("group.id", &g)
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("read_committed monitor");
+        let ask = |m: &BaseConsumer| lag_now(m, &t, &[0], STEP_TIMEOUT).expect("offsets")[0];
+        (ask(&lesson), ask(&read_committed))
+    })
+    .await
+    .expect("join");
+    let tool = if ask_tool {
+        Some(lag_from_tool(bootstrap, group, topic).await[0])
+    } else {
+        None
+    };
+    Views {
+        stats,
+        monitor,
+        monitor_read_committed,
+        tool,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_read_committed_the_statistics_lag_ends_at_the_last_stable_offset_while_a_transaction_is_open()
+ {
+    let cluster = test_cluster();
+    let bootstrap = cluster.bootstrap_servers();
+    let topic = TestTopic::create(&cluster, "obs-lso", 1, 1).await;
+    fill_partitions(bootstrap, &topic.name, &[30])
+        .await
+        .expect("records written");
+    let group = unique_name("obs-lso");
+    let metrics = Metrics::new();
+    // consumer_config leaves isolation.level at librdkafka's default: read_committed.
+    let consumer = Arc::new(
+        stats::consumer(&consumer_config(bootstrap, &group, INTERVAL_MS), &metrics)
+            .expect("consumer"),
+    );
+    consumer.subscribe(&[&topic.name]).expect("subscribe");
+    let (stop, handled, task) = run_loop(&consumer, Duration::from_secs(3600));
+    handled_reaches(&handled, 30).await;
+    commit_offsets(&consumer, &topic.name, &[20]).await;
+
+    // 20 records in a transaction left open (offsets 30..49), then 10
+    // plain records behind it (50..59): high watermark 60, LSO 30.
+    let open = OpenTransaction::write(bootstrap, &unique_name("obs-lso-tx"), &topic.name, 0, 20)
+        .await
+        .expect("a transaction with 20 records, left open");
+    fill_partitions(bootstrap, &topic.name, &[10])
+        .await
+        .expect("records written");
+    let during = views(&consumer, bootstrap, &group, &topic.name, true, |p| {
+        p.hi_offset == 60 && p.committed_offset == 20
+    })
+    .await;
+    eprintln!("transaction open: {during:#?}");
+    assert_eq!(
+        handled.load(Ordering::Relaxed),
+        30,
+        "a read_committed consumer is handed nothing past the LSO, not even the plain records"
+    );
+    let s = during.stats;
+    assert_eq!((s.ls_offset, s.hi_offset), (30, 60));
+    assert_eq!(
+        s.consumer_lag, 10,
+        "LSO 30 − committed 20, not high watermark 60 − 20"
+    );
+    assert_eq!(s.consumer_lag_stored, 0, "LSO 30 − stored 30");
+    assert_eq!(
+        (
+            during.monitor_read_committed.high_watermark,
+            during.monitor_read_committed.lag()
+        ),
+        (30, Some(10)),
+        "fetch_watermarks under read_committed answers with the LSO"
+    );
+    assert_eq!(
+        (during.monitor.high_watermark, during.monitor.lag()),
+        (60, Some(40))
+    );
+    let tool = during.tool.expect("asked");
+    assert_eq!(
+        (tool.log_end, tool.lag),
+        (60, Some(40)),
+        "the tool measures to the high watermark"
+    );
+
+    // Commit: a marker at 60, high watermark = LSO = 61; the consumer gets
+    // the 30 records and passes the marker. Committed is still 20.
+    open.commit().await.expect("commit the transaction");
+    handled_reaches(&handled, 60).await;
+    let committed = views(&consumer, bootstrap, &group, &topic.name, true, |p| {
+        p.ls_offset == 61 && p.hi_offset == 61 && p.stored_offset == 61
+    })
+    .await;
+    eprintln!("transaction committed: {committed:#?}");
+    let s = committed.stats;
+    assert_eq!((s.consumer_lag, s.consumer_lag_stored), (41, 0));
+    assert_eq!(committed.monitor.lag(), Some(41));
+    assert_eq!(committed.monitor_read_committed.lag(), Some(41));
+    assert_eq!(committed.tool.expect("asked").lag, Some(41));
+
+    // Abort: 10 records (61..70) and an abort marker (71): high watermark
+    // = LSO = 72. Nothing is handed over, yet the stored offset passes the
+    // marker, so once committed every view is back to 0.
+    let aborted = OpenTransaction::write(bootstrap, &unique_name("obs-lso-tx"), &topic.name, 0, 10)
+        .await
+        .expect("a second transaction");
+    aborted.abort().await.expect("abort the transaction");
+    let before_commit = views(&consumer, bootstrap, &group, &topic.name, false, |p| {
+        p.ls_offset == 72 && p.hi_offset == 72
+    })
+    .await;
+    eprintln!("transaction aborted: {before_commit:#?}");
+    assert_eq!(
+        handled.load(Ordering::Relaxed),
+        60,
+        "aborted records are not handed over"
+    );
+    let s = before_commit.stats;
+    assert_eq!(
+        s.consumer_lag, 52,
+        "72 − committed 20: aborted records and markers count"
+    );
+    assert_eq!(
+        (s.stored_offset, s.consumer_lag_stored),
+        (72, 0),
+        "the stored offset moves past the aborted records and the marker"
+    );
+    let stored = Arc::clone(&consumer);
+    tokio::task::spawn_blocking(move || stored.commit_consumer_state(CommitMode::Sync))
+        .await
+        .expect("join")
+        .expect("commit the stored offset");
+    let after = views(&consumer, bootstrap, &group, &topic.name, true, |p| {
+        p.committed_offset == 72
+    })
+    .await;
+    eprintln!("after committing the stored offset: {after:#?}");
+    assert_eq!(after.stats.consumer_lag, 0);
+    assert_eq!(after.monitor.lag(), Some(0));
+    assert_eq!(after.monitor_read_committed.lag(), Some(0));
+    assert_eq!(after.tool.expect("asked").lag, Some(0));
+    stop.cancel();
+    let _ = task.await;
+}
+
+/// A consumer whose partition 0 goes to its own queue (the main queue —
+/// statistics, group — is served by the lesson's loop), with a worker that
+/// took `taken` records from that queue and then stalled.
+struct Stalled {
+    consumer: Arc<StreamConsumer<StatsContext>>,
+    queue: StreamPartitionQueue<StatsContext>,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<u64>,
+}
+
+async fn stalled_worker(
+    bootstrap: &str,
+    topic: &str,
+    prefix: &str,
+    queued_min_messages: Option<u32>,
+    taken: usize,
+) -> (String, Stalled) {
+    let group = unique_name(prefix);
+    let mut config = consumer_config(bootstrap, &group, INTERVAL_MS);
+    if let Some(min) = queued_min_messages {
+        config.set("queued.min.messages", min.to_string());
+    }
+    let consumer = Arc::new(stats::consumer(&config, &Metrics::new()).expect("consumer"));
+    // Split before subscribing, so every record of partition 0 goes there.
+    let queue = consumer
+        .split_partition_queue(topic, 0)
+        .expect("a partition queue");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    // The main loop hands over nothing (partition 0 has its own queue) but
+    // serves the statistics and commits what the worker stored.
+    let (stop, handled, task) = run_loop(&consumer, Duration::from_millis(200));
+    for _ in 0..taken {
+        within(
+            STEP_TIMEOUT,
+            "a record from the partition queue",
+            queue.recv(),
+        )
+        .await
+        .expect("a record");
+    }
+    assert_eq!(handled.load(Ordering::Relaxed), 0);
+    (
+        group,
+        Stalled {
+            consumer,
+            queue,
+            stop,
+            task,
+        },
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_a_partition_queue_is_full_the_statistics_lag_freezes_but_the_lag_outside_grows() {
+    let cluster = test_cluster();
+    let bootstrap = cluster.bootstrap_servers();
+    let topic = TestTopic::create(&cluster, "obs-fetchq", 1, 1).await;
+    fill_partitions(bootstrap, &topic.name, &[40])
+        .await
+        .expect("records written");
+    // Two groups, each with a worker that takes 10 records and stalls:
+    // one with queued.min.messages=10, one with the default (100000).
+    let (group, full) = stalled_worker(bootstrap, &topic.name, "obs-fetchq", Some(10), 10).await;
+    let (_, control) = stalled_worker(bootstrap, &topic.name, "obs-fetchq-default", None, 10).await;
+    // Committed 10, 30 records waiting in each partition queue.
+    let settled =
+        |p: &PartitionStats| p.committed_offset == 10 && p.hi_offset == 40 && p.fetchq_cnt == 30;
+    for stalled in [&full, &control] {
+        partition_when(
+            stalled.consumer.context(),
+            &topic.name,
+            0,
+            STEP_TIMEOUT,
+            settled,
+        )
+        .await
+        .unwrap_or_else(|last| panic!("never settled at 40/10/30: {last:?}"));
+    }
+
+    // 60 more records arrive while nobody takes from the queues.
+    fill_partitions(bootstrap, &topic.name, &[60])
+        .await
+        .expect("records written");
+    // The control fetches them: its queue is below queued.min.messages.
+    let control_stats = partition_when(
+        control.consumer.context(),
+        &topic.name,
+        0,
+        STEP_TIMEOUT,
+        |p| p.hi_offset == 100 && p.fetchq_cnt == 90,
+    )
+    .await
+    .unwrap_or_else(|last| panic!("the control consumer never fetched the 60: {last:?}"));
+    let before = full.consumer.context().callbacks();
+    let mut frozen = Vec::new();
+    for _ in 0..5 {
+        let snapshot = next_snapshot(full.consumer.context(), 1, Duration::from_secs(10))
+            .await
+            .expect("statistics keep coming: the main queue is served");
+        frozen.push(partitions(&snapshot, &topic.name)[&0]);
+    }
+    let outside = lag_from_offsets(bootstrap, &group, &topic.name, &[0]).await[&0];
+    let tool = lag_from_tool(bootstrap, &group, &topic.name).await[0];
+    let later = next_snapshot(full.consumer.context(), 1, Duration::from_secs(10))
+        .await
+        .expect("stats");
+    frozen.push(partitions(&later, &topic.name)[&0]);
+    eprintln!(
+        "queue full: statistics (consumer_lag, hi_offset, fetchq_cnt) {:?} over {} callbacks; outside {outside}; the tool {tool:?}; control (queued.min.messages default) {control_stats:?}",
+        frozen
+            .iter()
+            .map(|p| (p.consumer_lag, p.hi_offset, p.fetchq_cnt))
+            .collect::<Vec<_>>(),
+        full.consumer.context().callbacks() - before
+    );
+    assert!(
+        frozen
+            .iter()
+            .all(|p| (p.consumer_lag, p.hi_offset, p.fetchq_cnt) == (30, 40, 30)),
+        "no fetch while 30 ≥ queued.min.messages=10 records wait: {frozen:?}"
+    );
+    assert_eq!(outside, 90, "100 written, 10 committed");
+    assert_eq!((tool.log_end, tool.lag), (100, Some(90)));
+    assert_eq!(
+        control_stats.consumer_lag, 90,
+        "the control fetched and saw the new end"
+    );
+
+    // The worker resumes: it takes the 30 queued records, the fetcher
+    // brings the other 60, and everything is committed and back to 0.
+    for _ in 10..100 {
+        within(STEP_TIMEOUT, "the rest of the records", full.queue.recv())
+            .await
+            .expect("a record");
+    }
+    let drained = partition_when(full.consumer.context(), &topic.name, 0, STEP_TIMEOUT, |p| {
+        p.committed_offset == 100
+    })
+    .await
+    .unwrap_or_else(|last| panic!("never committed 100: {last:?}"));
+    assert_eq!(
+        (drained.consumer_lag, drained.hi_offset, drained.fetchq_cnt),
+        (0, 100, 0)
+    );
+    assert_eq!(
+        lag_from_offsets(bootstrap, &group, &topic.name, &[0]).await[&0],
+        0
+    );
+    for stalled in [full, control] {
+        stalled.stop.cancel();
+        let _ = stalled.task.await;
+    }
+}
+
+/// Without split partition queues, each partition's fetch queue forwards
+/// to the consumer's one queue, and librdkafka's `rd_kafka_q_len` follows
+/// the forward: every partition's `fetchq_cnt` — and the
+/// `queued.min.messages` check — counts the whole consumer queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_split_queues_every_partitions_fetchq_cnt_counts_the_whole_consumer_queue() {
+    let cluster = test_cluster();
+    let bootstrap = cluster.bootstrap_servers();
+    let topic = TestTopic::create(&cluster, "obs-fetchq-all", 2, 1).await;
+    fill_partitions(bootstrap, &topic.name, &[30, 10])
+        .await
+        .expect("records written");
+    let consumer = stats::consumer(
+        &consumer_config(bootstrap, &unique_name("obs-fetchq-all"), 100),
+        &Metrics::new(),
+    )
+    .expect("consumer");
+    consumer.subscribe(&[&topic.name]).expect("subscribe");
+    // Take one record, leave the rest queued, and let both partitions'
+    // fetches land; the next recv() serves the statistics queued meanwhile
+    // (they are enqueued ahead of the records) before it hands one over.
+    within(STEP_TIMEOUT, "a first record", consumer.recv())
+        .await
+        .expect("a record");
+    let snapshot = within(STEP_TIMEOUT, "both partitions fetched", async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            consumer.recv().await.expect("a record");
+            let snapshot = consumer.context().latest().expect("statistics");
+            let p = partitions(&snapshot, &topic.name);
+            if p.len() == 2 && p.values().all(|p| p.hi_offset > 0) {
+                return snapshot;
+            }
+        }
+    })
+    .await;
+    let p = partitions(&snapshot, &topic.name);
+    eprintln!(
+        "fetchq_cnt: partition 0 (30 records) {}, partition 1 (10 records) {}",
+        p[&0].fetchq_cnt, p[&1].fetchq_cnt
+    );
+    assert_eq!(
+        p[&0].fetchq_cnt, p[&1].fetchq_cnt,
+        "one queue, counted twice"
+    );
+    assert!(
+        p[&1].fetchq_cnt > 10,
+        "more than partition 1 could hold on its own: {}",
+        p[&1].fetchq_cnt
+    );
 }

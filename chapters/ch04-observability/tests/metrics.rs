@@ -381,3 +381,204 @@ async fn a_metrics_port_already_in_use_is_a_clear_error_naming_the_port() {
         "{text}"
     );
 }
+
+/// The chapter's Grafana dashboard.
+const DASHBOARD: &str = include_str!("../grafana/dashboard.json");
+
+/// One PromQL query of the dashboard: where it is, the metric names it
+/// selects, and the label names it matches on or groups by.
+#[derive(Debug)]
+struct Query {
+    panel: String,
+    metrics: BTreeSet<String>,
+    labels: BTreeSet<String>,
+}
+
+/// Collects metric and label names from a parsed expression.
+#[derive(Default)]
+struct Names {
+    metrics: BTreeSet<String>,
+    labels: BTreeSet<String>,
+}
+
+impl promql_parser::util::ExprVisitor for Names {
+    type Error = std::convert::Infallible;
+
+    fn pre_visit(&mut self, expr: &promql_parser::parser::Expr) -> Result<bool, Self::Error> {
+        use promql_parser::parser::Expr;
+        let selector = match expr {
+            Expr::VectorSelector(vs) => Some(vs),
+            Expr::MatrixSelector(ms) => Some(&ms.vs),
+            Expr::Aggregate(agg) => {
+                if let Some(modifier) = &agg.modifier {
+                    self.labels.extend(modifier.labels().labels.iter().cloned());
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(vs) = selector {
+            self.metrics.extend(vs.name.clone());
+            self.labels
+                .extend(vs.matchers.matchers.iter().map(|m| m.name.clone()));
+        }
+        Ok(true)
+    }
+}
+
+/// Parses a Grafana query as PromQL, with Grafana's variables replaced by
+/// what they stand for.
+fn parse_query(panel: &str, expr: &str) -> Query {
+    let promql = expr
+        .replace("$__rate_interval", "1m")
+        .replace("$client", ".+");
+    let parsed = promql_parser::parser::parse(&promql)
+        .unwrap_or_else(|e| panic!("panel {panel:?}: not valid PromQL: {e}\n{expr}"));
+    let mut names = Names::default();
+    promql_parser::util::walk_expr(&mut names, &parsed).expect("infallible");
+    Query {
+        panel: panel.to_string(),
+        metrics: names.metrics,
+        labels: names.labels,
+    }
+}
+
+/// Every query of the dashboard: the panels' targets (rows included) and
+/// the `label_values(metric, label)` of its variables.
+fn dashboard_queries(dashboard: &serde_json::Value) -> (usize, Vec<Query>) {
+    fn walk(panels: &serde_json::Value, count: &mut usize, queries: &mut Vec<Query>) {
+        for panel in panels.as_array().into_iter().flatten() {
+            let title = panel["title"].as_str().expect("every panel has a title");
+            if panel["type"] == "row" {
+                walk(&panel["panels"], count, queries);
+                continue;
+            }
+            *count += 1;
+            let targets = panel["targets"].as_array().expect("a panel's targets");
+            assert!(!targets.is_empty(), "panel {title:?} has no query");
+            for target in targets {
+                let expr = target["expr"].as_str().expect("a PromQL expr");
+                queries.push(parse_query(title, expr));
+            }
+        }
+    }
+    let (mut count, mut queries) = (0, Vec::new());
+    walk(&dashboard["panels"], &mut count, &mut queries);
+    for variable in dashboard["templating"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(definition) = variable["definition"].as_str() {
+            let inner = definition
+                .strip_prefix("label_values(")
+                .and_then(|d| d.strip_suffix(')'))
+                .unwrap_or_else(|| panic!("variable query {definition:?}"));
+            let (metric, label) = inner.split_once(',').expect("label_values(metric, label)");
+            let mut query = parse_query(&format!("variable {}", variable["name"]), metric.trim());
+            query.labels.insert(label.trim().to_string());
+            queries.push(query);
+        }
+    }
+    (count, queries)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grafana_dashboard_is_valid_json_and_queries_only_metrics_the_endpoint_serves() {
+    let dashboard: serde_json::Value =
+        serde_json::from_str(DASHBOARD).expect("grafana/dashboard.json is valid JSON");
+    let (panels, queries) = dashboard_queries(&dashboard);
+    let referenced: BTreeSet<String> = queries.iter().flat_map(|q| q.metrics.clone()).collect();
+    for query in &queries {
+        assert!(
+            !query.metrics.is_empty(),
+            "panel {:?} reads no metric",
+            query.panel
+        );
+    }
+    // It shows every metric the lesson declares, and nothing else.
+    let declared: BTreeSet<String> = metric_names().into_iter().collect();
+    assert_eq!(referenced, declared);
+
+    // A real endpoint with a producer and a consumer at work: one scrape
+    // that serves every metric the dashboard reads.
+    let cluster = test_cluster();
+    let bootstrap = cluster.bootstrap_servers();
+    let topic = TestTopic::create(&cluster, "obs-dashboard", 1, 1).await;
+    let metrics = Metrics::new();
+    let server = serve(0, metrics.clone()).await.expect("endpoint");
+    let config = producer_config(bootstrap, 5, 500);
+    let producer: FutureProducer<StatsContext> = config
+        .create_with_context(context_for(&config, &metrics, "a producer"))
+        .unwrap();
+    let config = consumer_config(bootstrap, &unique_name("obs-dashboard"), 500);
+    let consumer: Arc<StreamConsumer<StatsContext>> = Arc::new(
+        config
+            .create_with_context(context_for(&config, &metrics, "a consumer"))
+            .unwrap(),
+    );
+    consumer.subscribe(&[&topic.name]).unwrap();
+    let stop = CancellationToken::new();
+    let writer = tokio::spawn({
+        let (producer, topic, stop) = (producer.clone(), topic.name.clone(), stop.clone());
+        async move {
+            while !stop.is_cancelled() {
+                let record = FutureRecord::<(), _>::to(&topic).payload("tick");
+                producer
+                    .send(record, Duration::from_secs(5))
+                    .await
+                    .expect("delivered");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    });
+    let reader = tokio::spawn({
+        let (consumer, stop) = (Arc::clone(&consumer), stop.clone());
+        async move { consume_until(&consumer, &stop, Duration::from_millis(200), |_| {}).await }
+    });
+    let scrape = within(
+        Duration::from_secs(30),
+        "a scrape that serves every metric the dashboard reads",
+        async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let (status, body) = scrape::get(server.address, "/metrics")
+                    .await
+                    .expect("GET /metrics");
+                if status != 200 {
+                    continue;
+                }
+                let scrape = parse(&body);
+                let served: BTreeSet<&str> =
+                    scrape.samples.iter().map(|s| s.metric.as_str()).collect();
+                if referenced.iter().all(|m| served.contains(m.as_str())) {
+                    return scrape;
+                }
+            }
+        },
+    )
+    .await;
+    // Every label a query matches on or groups by is on the series it reads.
+    for query in &queries {
+        for label in &query.labels {
+            assert!(
+                scrape
+                    .samples
+                    .iter()
+                    .any(|s| query.metrics.contains(&s.metric) && s.labels.get(label).is_some()),
+                "panel {:?}: no served series of {:?} has the label {label:?}",
+                query.panel,
+                query.metrics
+            );
+        }
+    }
+    eprintln!(
+        "dashboard: {panels} panels, {} queries, {} metrics, all served by one scrape of {} samples",
+        queries.len(),
+        referenced.len(),
+        scrape.samples.len()
+    );
+    stop.cancel();
+    let _ = writer.await;
+    let _ = reader.await;
+}

@@ -88,11 +88,22 @@ async fn a_slow_link_raises_round_trip_and_queue_depth_but_not_the_batch_wait() 
         "{}",
         rtt(&slow)
     );
-    assert!(rtt(&direct) < rtt(&slow) / 4.0);
+    // The link adds 200 ms to every round trip; on a loaded machine the
+    // direct round trip grows too, so compare the difference, with margin.
+    assert!(
+        rtt(&slow) - rtt(&direct) >= 0.75 * 2.0 * one_way.as_micros() as f64,
+        "{} vs {}",
+        rtt(&slow),
+        rtt(&direct)
+    );
     // Little's law: at 1000 records/s, ~200 ms more per ack is ~200 more
-    // records in the client at any time.
-    assert!(slow.peak_queue() >= 100, "{}", slow.peak_queue());
-    assert!(slow.peak_queue() >= 4 * direct.peak_queue().max(1));
+    // records in the client at any time (asserted with half of that).
+    assert!(
+        slow.peak_queue() >= direct.peak_queue() + 100,
+        "{} vs {}",
+        slow.peak_queue(),
+        direct.peak_queue()
+    );
     // Batches are still built on time: the wait is in flight, not in linger.
     assert!(
         wait(&slow) < rtt(&slow) / 4.0,

@@ -1,4 +1,4 @@
-//! Chapter 四.6 配置调优: what `linger.ms`, `batch.size`, compression, acks,
+//! Chapter 四.7 配置调优: what `linger.ms`, `batch.size`, compression, acks,
 //! idempotence, the producer type and the consumer's fetch settings do to
 //! throughput, latency and CPU.
 //!

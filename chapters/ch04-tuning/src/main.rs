@@ -1,4 +1,4 @@
-//! 四.6 配置调优 — settings measured, not folklore.
+//! 四.7 配置调优 — settings measured, not folklore.
 //!
 //! `cargo run --release -p ch04-tuning` runs a short demonstration: the same
 //! 1 KB records with three `linger.ms` values under full load, then one
@@ -17,7 +17,7 @@ use ch04_tuning::lesson::{PRODUCER_KEYS, ProducerSettings, producer_config};
 use clap::Parser;
 use tutorial_support::{BrokerArgs, Cluster, init_tracing, print_effective, summary};
 
-/// 四.6 配置调优: linger.ms under full load, and the synchronous-send trap, on the real broker
+/// 四.7 配置调优: linger.ms under full load, and the synchronous-send trap, on the real broker
 #[derive(Parser)]
 #[command(version)]
 struct Cli {

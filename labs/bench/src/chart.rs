@@ -1,6 +1,6 @@
 //! SVG charts of a bench report, drawn with `plotters` (SVG backend only).
 //! The book's charts are `book/src/images/ch04-tuning-<name>.svg` (they
-//! illustrate 四.6 配置调优 and 附录 E), redrawn by a full run.
+//! illustrate 四.7 配置调优 and 附录 E), redrawn by a full run.
 
 use std::path::{Path, PathBuf};
 

@@ -8,6 +8,7 @@
 
 pub mod ports;
 pub mod probe;
+pub mod secure;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,6 +49,8 @@ pub const TOOL_ALIASES: &[(&str, &str)] = &[
     ),
     ("cluster", "org.apache.kafka.tools.ClusterTool"),
     ("storage", "kafka.tools.StorageTool"),
+    // 四.6: ACLs on the secured node (rdkafka has no ACL admin calls).
+    ("acls", "org.apache.kafka.tools.AclCommand"),
 ];
 
 /// The workspace root (this crate lives in `shared/layout`).

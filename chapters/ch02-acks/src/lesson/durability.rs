@@ -14,10 +14,11 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use super::cost::producer_config;
 
 // ANCHOR: durability_topic
-/// The topic for the failure demo: two replicas (leader and one follower on
-/// the brokers we choose), `min.insync.replicas=2`, and unclean leader
-/// election allowed, so that a replica that is out of sync may still take
-/// over when the leader dies.
+/// The topic for the failure drill: two replicas, the leader and one
+/// follower on the brokers we choose, and `min.insync.replicas=2`, so an
+/// `acks=all` write needs both. Unclean leader election stays off (the
+/// default): every leader the drill sees is elected by the rules that are
+/// meant to lose nothing.
 pub async fn create_durability_topic(
     bootstrap: &str,
     topic: &str,
@@ -30,8 +31,7 @@ pub async fn create_durability_topic(
     let replicas = [leader, follower];
     let assignment: [&[i32]; 1] = [&replicas];
     let new_topic = NewTopic::new(topic, 1, TopicReplication::Variable(&assignment))
-        .set("min.insync.replicas", "2")
-        .set("unclean.leader.election.enable", "true");
+        .set("min.insync.replicas", "2");
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(15)));
     let results = admin.create_topics([&new_topic], &options).await?;
     if let Some(Err((name, code))) = results.into_iter().next() {
@@ -42,6 +42,18 @@ pub async fn create_durability_topic(
 // ANCHOR_END: durability_topic
 
 // ANCHOR: produce_and_count_acks
+/// A producer with the given `acks` that retries a few times, quickly, and
+/// then gives up: the error it reports is then the broker's last answer
+/// (or "message timed out"), not a retry loop that outlives the drill.
+pub fn counting_producer(bootstrap: &str, acks: &str) -> Result<FutureProducer> {
+    let mut config = producer_config(bootstrap, acks);
+    config
+        .set("message.timeout.ms", "8000")
+        .set("retries", "3")
+        .set("retry.backoff.ms", "250");
+    Ok(config.create()?)
+}
+
 /// Sends `count` records numbered 0.. (all at once) and returns the
 /// numbers the producer got an acknowledgement for, and the first error seen.
 pub async fn produce_and_count_acks(
@@ -50,26 +62,19 @@ pub async fn produce_and_count_acks(
     acks: &str,
     count: u32,
 ) -> Result<(BTreeSet<u32>, Option<String>)> {
-    produce_numbered(bootstrap, topic, acks, 0, count).await
+    let producer = counting_producer(bootstrap, acks)?;
+    Ok(send_numbered(&producer, topic, 0, count).await)
 }
 
-/// Like [`produce_and_count_acks`], numbering the records from `first`.
-pub async fn produce_numbered(
-    bootstrap: &str,
+/// Sends records numbered `first..first + count` with `producer` and
+/// waits for every delivery report.
+pub async fn send_numbered(
+    producer: &FutureProducer,
     topic: &str,
-    acks: &str,
     first: u32,
     count: u32,
-) -> Result<(BTreeSet<u32>, Option<String>)> {
-    let mut config = producer_config(bootstrap, acks);
-    // A few quick retries, then give up: the error reported is then the
-    // broker's last answer rather than a bare "message timed out".
-    config
-        .set("message.timeout.ms", "8000")
-        .set("retries", "3")
-        .set("retry.backoff.ms", "250");
-    let producer: FutureProducer = config.create()?;
-    let payloads: Vec<String> = (0..count).map(|seq| (seq + first).to_string()).collect();
+) -> (BTreeSet<u32>, Option<String>) {
+    let payloads: Vec<String> = (first..first + count).map(|seq| seq.to_string()).collect();
     let sends = payloads.iter().map(|payload| {
         let record = FutureRecord::<(), _>::to(topic).payload(payload);
         producer.send(record, Duration::from_secs(5))
@@ -86,6 +91,6 @@ pub async fn produce_numbered(
             }
         }
     }
-    Ok((acknowledged, first_error))
+    (acknowledged, first_error)
 }
 // ANCHOR_END: produce_and_count_acks

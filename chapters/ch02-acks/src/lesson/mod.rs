@@ -15,4 +15,6 @@ pub mod durability;
 pub use cost::{
     ACKS, Measurement, latency, measure, producer_config, send_and_report_offset, throughput,
 };
-pub use durability::{create_durability_topic, produce_and_count_acks, produce_numbered};
+pub use durability::{
+    counting_producer, create_durability_topic, produce_and_count_acks, send_numbered,
+};

@@ -262,13 +262,27 @@ async fn start_proxy(route: &Route, faults: Faults) -> Result<FaultProxy> {
 /// `plan.faults` batches the broker writes; the records go through the
 /// proxy and are read back directly from the broker.
 pub async fn trial(bootstrap: &str, route: &Route, topic: &str, plan: Plan) -> Result<Outcome> {
+    let config = producer_config(route.bootstrap(), plan.idempotent);
+    trial_with(bootstrap, route, topic, plan, &config).await
+}
+// ANCHOR_END: trial
+
+/// [`trial`] with a producer configuration of the caller's (the workshop
+/// exercise's); its `bootstrap.servers` must be `route.bootstrap()`.
+/// `plan.idempotent` is only reported, the configuration decides.
+pub async fn trial_with(
+    bootstrap: &str,
+    route: &Route,
+    topic: &str,
+    plan: Plan,
+    config: &ClientConfig,
+) -> Result<Outcome> {
     let faults = Faults {
         withhold: plan.faults,
         delay: Duration::ZERO,
     };
     let proxy = topic_behind_proxy(bootstrap, route, topic, plan.partitions, faults).await?;
-    let config = producer_config(route.bootstrap(), plan.idempotent);
-    let sent = send_through_proxy(&config, topic, plan.records, plan.partitions).await;
+    let sent = send_through_proxy(config, topic, plan.records, plan.partitions).await;
     let report = proxy.stop().await;
     let sent = sent?;
     let log = read_back(bootstrap, topic, plan.partitions).await?;
@@ -280,7 +294,6 @@ pub async fn trial(bootstrap: &str, route: &Route, topic: &str, plan: Plan) -> R
         proxy: report,
     })
 }
-// ANCHOR_END: trial
 
 // ANCHOR: in_flight
 /// One run of the slow-broker experiment.

@@ -6,7 +6,9 @@
 //! - [`pace`]: a producer at a steady rate, watched through its statistics;
 //! - [`link`]: a slow link (delaying relay) on the proxy port;
 //! - [`scrape`]: `GET /metrics` as Prometheus does it;
-//! - [`cadence`]: the `BaseProducer` of the callback-cadence experiment.
+//! - [`cadence`]: the `BaseProducer` of the callback-cadence experiment;
+//! - [`transaction`]: a transaction left open, to move the LSO and the
+//!   high watermark apart.
 
 pub mod cadence;
 pub mod link;
@@ -15,3 +17,4 @@ pub mod pace;
 pub mod scrape;
 pub mod snapshots;
 pub mod tool;
+pub mod transaction;

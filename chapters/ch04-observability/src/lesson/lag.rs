@@ -37,11 +37,20 @@ impl PartitionLag {
 /// A client that reads `group`'s offsets without joining it: the same
 /// `group.id`, but it never subscribes, so the group never rebalances
 /// because of it.
+///
+/// `fetch_watermarks` asks ListOffsets with the client's own
+/// `isolation.level`, and librdkafka's default, read_committed, makes the
+/// broker answer with the last stable offset instead of the high
+/// watermark. An open transaction holds the LSO back — and with it every
+/// read_committed consumer — so a lag measured against it stands still
+/// while records pile up behind the transaction. read_uncommitted asks for
+/// the high watermark, the end Kafka's own tool measures to.
 pub fn lag_monitor(bootstrap: &str, group: &str) -> KafkaResult<BaseConsumer> {
     ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
         .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_uncommitted")
         .create()
 }
 

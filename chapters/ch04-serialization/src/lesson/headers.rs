@@ -135,4 +135,23 @@ mod tests {
             Err(EnvelopeError::Missing(CONTENT_TYPE))
         );
     }
+
+    #[test]
+    fn a_repeated_header_is_kept_twice_and_the_last_one_counts() {
+        // Headers are a list, not a map (KIP-82): a name may repeat.
+        let headers = Envelope::new(PROTOBUF, 1).to_headers().insert(Header {
+            key: CONTENT_TYPE,
+            value: Some(JSON),
+        });
+        let content_types = headers.iter().filter(|h| h.key == CONTENT_TYPE).count();
+        assert_eq!(content_types, 2);
+        assert!(matches!(
+            Envelope::check(Some(&headers), PROTOBUF),
+            Err(EnvelopeError::WrongContentType { .. })
+        ));
+        assert_eq!(
+            Envelope::check(Some(&headers), JSON),
+            Ok(Envelope::new(JSON, 1))
+        );
+    }
 }

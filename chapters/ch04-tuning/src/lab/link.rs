@@ -1,5 +1,5 @@
 //! A link with a real round trip, for the `linger.ms` measurements: the
-//! numbers of 四.6 otherwise come from one broker over loopback, where a
+//! numbers of 四.7 otherwise come from one broker over loopback, where a
 //! request costs almost nothing to send and answer.
 //!
 //! [`Link`] is the lab crate's TCP relay in front of the broker's `PROXIED`

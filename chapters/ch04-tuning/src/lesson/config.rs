@@ -1,4 +1,4 @@
-//! The knobs of 四.6 配置调优, as librdkafka properties: how a producer
+//! The knobs of 四.7 配置调优, as librdkafka properties: how a producer
 //! batches, compresses and confirms, how much it may hold back, and how a
 //! consumer fetches and prefetches. Every default below is librdkafka's own
 //! (a test on this page checks them), so a field you do not touch keeps the

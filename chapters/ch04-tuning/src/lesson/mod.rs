@@ -1,4 +1,4 @@
-//! What 四.6 配置调优 teaches, one idea per file:
+//! What 四.7 配置调优 teaches, one idea per file:
 //!
 //! - [`config`]: the knobs — batching (`linger.ms`, `batch.size`,
 //!   `batch.num.messages`), `compression.type`, `acks`, the client queue

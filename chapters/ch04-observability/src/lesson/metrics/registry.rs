@@ -27,7 +27,7 @@ impl Families {
             request_timeouts: r.counter("kafka_broker_request_timeouts_total", "requests timed out (req_timeouts)", broker),
             lag: r.gauge("kafka_consumer_lag_messages", "end offset (high watermark; LSO under read_committed) minus committed offset, as of the last fetch response (consumer_lag)", partition),
             lag_stored: r.gauge("kafka_consumer_lag_stored_messages", "end offset minus stored offset (consumer_lag_stored)", partition),
-            fetch_queue: r.gauge("kafka_consumer_fetch_queue_messages", "messages fetched, not yet handed to the application (fetchq_cnt)", partition),
+            fetch_queue: r.gauge("kafka_consumer_fetch_queue_messages", "messages fetched, not yet handed to the application (fetchq_cnt; without split partition queues: the whole consumer queue)", partition),
             committed: r.gauge("kafka_consumer_committed_offset", "last committed offset (committed_offset)", partition),
             stored: r.gauge("kafka_consumer_stored_offset", "offset stored for the next commit (stored_offset)", partition),
             high_watermark: r.gauge("kafka_partition_high_watermark", "high watermark from the last fetch response (hi_offset)", partition),
