@@ -116,9 +116,13 @@ fn counted_some(dir: &Path) -> bool {
     .is_ok_and(|n| n > 0)
 }
 
+/// The offsets the sink stored (none before it has created the database).
 fn stored(db: &Path, topic: &str) -> std::collections::BTreeMap<i32, i64> {
+    if !db.exists() {
+        return Default::default();
+    }
     let db = audit::read_only(db).unwrap();
-    sink::stored_offsets(&db, topic).unwrap()
+    sink::stored_offsets(&db, topic).unwrap_or_default()
 }
 
 async fn write_results(brokers: &str, topic: &str, n: usize) {

@@ -95,11 +95,29 @@ impl Proc {
         })
     }
 
-    fn restart(&mut self, exe: &Path, brokers: &str) -> Result<()> {
+    fn restart(&mut self, exe: &Path, brokers: &str, logs: &Path) -> Result<()> {
         self.child.kill();
+        self.keep_log(logs);
         self.child = spawn(exe, brokers, &self.again)?;
         self.restarts += 1;
         Ok(())
+    }
+}
+
+impl Proc {
+    /// Appends this process's output to `<logs>/<name>.log` (every life of
+    /// a stage in one file, in order).
+    fn keep_log(&self, logs: &Path) {
+        use std::io::Write;
+        let path = logs.join(format!("{}.log", self.name));
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(file, "==== life {} ====", self.restarts + 1);
+            let _ = file.write_all(self.child.transcript().as_bytes());
+        }
     }
 }
 
@@ -168,6 +186,9 @@ fn drill(
         Guarantee::AtLeastOnce => "at-least-once",
     };
     let db: PathBuf = dir.join("pipeline.db");
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs)?;
+    println!("drill: database and stage logs in {}", dir.display());
     let common = |stage: &str| {
         let mut v = strings(&[stage, "--prefix", &topics.prefix, "--metrics-port", "0"]);
         if stage != "ingest" {
@@ -175,7 +196,7 @@ fn drill(
         }
         v
     };
-    let group = format!("{}-transform", topics.prefix);
+    let group = topics.transform_group();
     let sink_args = [
         common("sink"),
         strings(&[
@@ -183,7 +204,7 @@ fn drill(
             &db.display().to_string(),
             "--ledger",
             "--group",
-            &format!("{}-sink", topics.prefix),
+            &topics.sink_group(),
         ]),
     ]
     .concat();
@@ -283,8 +304,10 @@ fn drill(
                     )
                 })
                 .collect();
+            procs.iter().for_each(|p| p.keep_log(&logs));
             bail!(
-                "the drill did not finish within 8 minutes\n{}",
+                "the drill did not finish within 8 minutes (logs in {})\n{}",
+                logs.display(),
                 tails.join("\n")
             );
         }
@@ -297,19 +320,24 @@ fn drill(
                     "drill: kill {} (paused after its output, before its offsets)",
                     p.name
                 );
-                p.restart(exe, bootstrap)?;
+                p.restart(exe, bootstrap, &logs)?;
             }
         }
         // A stage that exited: ingest when done; anything else is a failure.
+        let mut failed = None;
         for p in procs.iter_mut().filter(|p| !p.finished) {
             if let Some(status) = p.child.exited() {
                 if p.name == "ingest" && status.success() {
                     p.finished = true;
                     println!("drill: ingest finished at {:.1} s", elapsed.as_secs_f64());
                 } else {
-                    bail!("{} exited ({status}):\n{}", p.name, p.child.transcript());
+                    failed = Some(format!("{} exited ({status})", p.name));
                 }
             }
+        }
+        if let Some(failed) = failed {
+            procs.iter().for_each(|p| p.keep_log(&logs));
+            bail!("{failed}; the stages' logs are in {}", logs.display());
         }
         if broker_killed.is_none() && kills.len() >= 3 && !args.no_broker_kill {
             let all = nodes().context("the drill kills a broker of the local cluster")?;
@@ -346,7 +374,7 @@ fn drill(
                 elapsed.as_secs_f64()
             );
             kills.push(p.name.clone());
-            p.restart(exe, bootstrap)?;
+            p.restart(exe, bootstrap, &logs)?;
             next_kill = Instant::now() + Duration::from_millis(1000 + dice.next(1500));
         }
         // Done: ingest finished, every kill made, the broker back, and the
@@ -373,6 +401,7 @@ fn drill(
             .finish(Duration::from_secs(60))
             .with_context(|| format!("stopping {}", p.name))?;
     }
+    procs.iter().for_each(|p| p.keep_log(&logs));
     drop(faults);
     let seconds = started.elapsed().as_secs_f64();
     let windowing = Windowing {

@@ -1,13 +1,14 @@
 //! Where each stage is, read from outside: the topics' ends, the
-//! transform group's committed offsets (四.5's lag monitor), and the
+//! transform group's committed offsets (with 四.5's lag monitor client), and the
 //! database (the sink's stored offsets and counts).
 
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
-use ch04_observability::lesson::lag::{lag_monitor, lag_now};
+use ch04_observability::lesson::lag::lag_monitor;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
 
 use super::audit::read_only;
 use super::stages::Topics;
@@ -19,7 +20,7 @@ pub struct Positions {
     pub input: i64,
     /// Input offsets the transform committed (sum).
     pub transformed: i64,
-    /// End of the results topic (sum of the last stable offsets).
+    /// End of the results topic (sum of the high watermarks; commit markers included).
     pub results: i64,
     /// Results offsets the sink stored in the database (sum).
     pub sunk: i64,
@@ -28,6 +29,9 @@ pub struct Positions {
     /// Rows in the database (user and page windows).
     pub rows: i64,
 }
+
+/// How long one look at the cluster may take.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct Monitor {
     client: BaseConsumer,
@@ -46,25 +50,50 @@ impl Monitor {
         })
     }
 
+    /// Two requests, each bounded by [`READ_TIMEOUT`]: the committed
+    /// offsets (one OffsetFetch) and the ends of both topics (ListOffsets,
+    /// sent to every partition leader at once). After a broker is killed a
+    /// read fails fast instead of waiting out one timeout per partition;
+    /// the caller asks again.
     pub fn read(&self, db: &Path) -> Result<Positions> {
-        let timeout = Duration::from_secs(5);
-        let lags = lag_now(
-            &self.client,
-            &self.topics.events(),
-            &self.partitions,
-            timeout,
-        )?;
-        let mut p = Positions {
-            input: lags.iter().map(|l| l.high_watermark).sum(),
-            transformed: lags.iter().filter_map(|l| l.committed).sum(),
-            ..Positions::default()
-        };
-        for partition in &self.partitions {
-            let (_, end) =
-                self.client
-                    .fetch_watermarks(&self.topics.results(), *partition, timeout)?;
-            p.results += end;
+        let (events, results) = (self.topics.events(), self.topics.results());
+        let mut wanted = TopicPartitionList::new();
+        for &partition in &self.partitions {
+            wanted.add_partition(&events, partition);
         }
+        let committed = self.client.committed_offsets(wanted, READ_TIMEOUT)?;
+        let mut ends = TopicPartitionList::new();
+        for &partition in &self.partitions {
+            for topic in [&events, &results] {
+                // Timestamp -1 (`Offset::End`): the latest offset.
+                ends.add_partition_offset(topic, partition, Offset::End)?;
+            }
+        }
+        let ends = self.client.offsets_for_times(ends, READ_TIMEOUT)?;
+        let mut p = Positions::default();
+        for element in ends.elements() {
+            element.error()?;
+            let Offset::Offset(end) = element.offset() else {
+                anyhow::bail!(
+                    "no end offset for {}/{}",
+                    element.topic(),
+                    element.partition()
+                );
+            };
+            if element.topic() == events {
+                p.input += end;
+            } else {
+                p.results += end;
+            }
+        }
+        p.transformed = committed
+            .elements()
+            .iter()
+            .filter_map(|e| match e.offset() {
+                Offset::Offset(offset) => Some(offset),
+                _ => None, // nothing committed yet
+            })
+            .sum();
         if db.exists() {
             let db = read_only(db)?;
             let sum = |sql: &str| db.query_row(sql, [], |r| r.get::<_, i64>(0));

@@ -260,7 +260,7 @@ pub async fn run(cluster: &Cluster, args: RunArgs) -> Result<()> {
     );
 
     let token = tutorial_support::shutdown_token();
-    let monitor = Monitor::new(brokers, &args.topics, "ch05-transform")?;
+    let monitor = Monitor::new(brokers, &args.topics, &args.topics.transform_group())?;
     let started = Instant::now();
     let first = monitor.read(&db)?;
     let (mut before, mut at) = (first, Instant::now());

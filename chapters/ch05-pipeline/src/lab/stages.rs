@@ -15,6 +15,7 @@ use ch04_transactions::lesson::producer::{CALL_TIMEOUT, retrying};
 use nix::sys::signal::{Signal, raise};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, Producer, ThreadedProducer};
+use rdkafka::{Offset, TopicPartitionList};
 use tutorial_support::topics::ensure_topic;
 use tutorial_support::{Cluster, print_effective, summary};
 
@@ -41,6 +42,16 @@ impl Topics {
     }
     pub fn results(&self) -> String {
         format!("{}-results", self.prefix)
+    }
+    /// The transform instances' consumer group (and their transactional.id
+    /// prefix): one per pipeline, so two pipelines on one broker (two tests,
+    /// a test and the tour) never fence each other's static members.
+    pub fn transform_group(&self) -> String {
+        format!("{}-transform", self.prefix)
+    }
+    /// The sink's group.id (at-least-once commits to it).
+    pub fn sink_group(&self) -> String {
+        format!("{}-sink", self.prefix)
     }
     /// 四.3's convention: `<topic>.dlq`.
     pub fn dlq(&self) -> String {
@@ -271,9 +282,9 @@ pub struct TransformArgs {
     pub topics: Topics,
     #[arg(long, value_enum, default_value = "exactly-once")]
     pub mode: Guarantee,
-    /// The consumer group of all transform instances
-    #[arg(long, default_value = "ch05-transform")]
-    pub group: String,
+    /// The consumer group of all transform instances (default: PREFIX-transform)
+    #[arg(long)]
+    pub group: Option<String>,
     /// This instance's name: its group.instance.id and transactional.id suffix
     #[arg(long, default_value = "transform-0")]
     pub instance: String,
@@ -306,7 +317,11 @@ pub async fn transform(cluster: &Cluster, args: TransformArgs) -> Result<()> {
         Guarantee::ExactlyOnce => Mode::ExactlyOnce,
         Guarantee::AtLeastOnce => Mode::AtLeastOnce,
     };
-    let transactional_id = format!("{}-{}", args.group, args.instance);
+    let group = args
+        .group
+        .clone()
+        .unwrap_or_else(|| args.topics.transform_group());
+    let transactional_id = format!("{group}-{}", args.instance);
     let producer_config = with_statistics(match mode {
         Mode::ExactlyOnce => {
             ch04_transactions::lesson::producer::producer_config(bootstrap, &transactional_id)
@@ -315,7 +330,7 @@ pub async fn transform(cluster: &Cluster, args: TransformArgs) -> Result<()> {
     });
     let consumer_config = with_statistics(transform::consumer_config(
         bootstrap,
-        &args.group,
+        &group,
         &args.instance,
     ));
     print_effective(
@@ -412,9 +427,9 @@ pub struct SinkArgs {
     /// Also record every counted event id (the audit's ledger)
     #[arg(long)]
     pub ledger: bool,
-    /// The consumer group (exactly-once never joins or commits to it: its offsets are in the database)
-    #[arg(long, default_value = "ch05-sink")]
-    pub group: String,
+    /// The consumer group, default PREFIX-sink (exactly-once never joins or commits to it: its offsets are in the database)
+    #[arg(long)]
+    pub group: Option<String>,
     /// Results per database transaction, at most
     #[arg(long, default_value_t = 5000)]
     pub max_batch: usize,
@@ -442,10 +457,11 @@ pub async fn sink(cluster: &Cluster, args: SinkArgs) -> Result<()> {
     let metrics = Metrics::new();
     let _server = metrics_endpoint(args.metrics_port, &metrics, "sink").await?;
     let offsets_in_db = args.mode == Guarantee::ExactlyOnce;
-    let mut config = with_statistics(sink::consumer_config(
-        cluster.bootstrap_servers(),
-        &args.group,
-    ));
+    let group = args
+        .group
+        .clone()
+        .unwrap_or_else(|| args.topics.sink_group());
+    let mut config = with_statistics(sink::consumer_config(cluster.bootstrap_servers(), &group));
     if !offsets_in_db {
         config.set("auto.offset.reset", "earliest");
     }
@@ -466,10 +482,17 @@ pub async fn sink(cluster: &Cluster, args: SinkArgs) -> Result<()> {
             args.db.display()
         );
     } else {
-        consumer.subscribe(&[&topic])?;
+        // At-least-once: the same assignment of every partition, but from
+        // the offsets committed to the group. Not subscribe(): a killed
+        // dynamic member would hold the partitions until its session
+        // timed out (45 s by default), stalling the restarted sink.
+        let mut all = TopicPartitionList::new();
+        for partition in 0..partitions_of(&consumer, &topic)? {
+            all.add_partition_offset(&topic, partition, Offset::Stored)?;
+        }
+        consumer.assign(&all)?;
         println!(
-            "sink: ready (at-least-once, group {}), {}",
-            args.group,
+            "sink: ready (at-least-once, from group {group}'s committed offsets), {}",
             args.db.display()
         );
     }

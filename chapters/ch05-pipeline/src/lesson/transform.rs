@@ -6,7 +6,8 @@
 //! Like 四.4's loop it is synchronous (a `BaseConsumer` polled with a
 //! timeout, blocking transactional calls) and runs on a thread of its own.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -32,10 +33,14 @@ use super::windows::{Added, Checkpoint, PartitionWindows, Windowing};
 /// 四.4's input consumer (no auto-commit, `read_committed`, 6 s sessions),
 /// made a *static* member (三.3): a transform restarted under the same
 /// `group.instance.id` takes its partitions back at once, without waiting
-/// for the dead instance's session to expire.
+/// for the dead instance's session to expire. `enable.partition.eof`: the
+/// loop is told when it has read a partition to its end, which is when an
+/// idle partition may close its windows by the clock (see [`run`]).
 pub fn consumer_config(bootstrap: &str, group: &str, instance: &str) -> ClientConfig {
     let mut config = ch04_transactions::lesson::exactly_once::consumer_config(bootstrap, group);
-    config.set("group.instance.id", instance);
+    config
+        .set("group.instance.id", instance)
+        .set("enable.partition.eof", "true");
     config
 }
 // ANCHOR_END: consumer_config
@@ -77,6 +82,9 @@ pub struct Totals {
 struct State {
     /// Each partition's windows, and when it last had input.
     partitions: HashMap<i32, (PartitionWindows, Instant)>,
+    /// Partitions read to their end (librdkafka's partition EOF, cleared
+    /// by the next record): nothing more to wait for before the clock.
+    at_end: HashSet<i32>,
     /// Something was produced since the last commit (a transaction is open).
     open: Option<Instant>,
     totals: Totals,
@@ -114,6 +122,7 @@ impl ConsumerContext for Transform {
         }
         for partition in revoked.elements() {
             state.partitions.remove(&partition.partition());
+            state.at_end.remove(&partition.partition());
         }
     }
 }
@@ -153,6 +162,9 @@ pub fn run(
         if let Some(message) = consumer.poll(Duration::from_millis(50)) {
             match message {
                 Ok(message) => transform.handle(consumer, &message)?,
+                Err(KafkaError::PartitionEOF(partition)) => {
+                    transform.lock().at_end.insert(partition);
+                }
                 Err(error) => tracing::warn!("consumer: {error}"),
             }
         }
@@ -161,19 +173,18 @@ pub fn run(
             last_idle_check = Instant::now();
             let idle = transform.options.idle_close;
             let mut due = Vec::new();
-            for (partition, (windows, last_input)) in state.partitions.iter_mut() {
-                // Idle means: nothing new for a while *and* nothing left to
-                // read — asked of the broker (the end a read_committed
-                // reader sees), and only when there is a window to close.
+            let State {
+                partitions, at_end, ..
+            } = &mut *state;
+            for (partition, (windows, last_input)) in partitions.iter_mut() {
+                // Idle means: nothing new for a while *and* read to the end
+                // (the end a read_committed reader sees). A partition that
+                // is merely waiting its turn behind a backlog is not idle:
+                // closing its windows by the clock would make the rest of
+                // its records late.
                 let idle = last_input.elapsed() >= idle
-                    && windows.has_open()
-                    && consumer
-                        .fetch_watermarks(
-                            &transform.options.input,
-                            *partition,
-                            Duration::from_secs(1),
-                        )
-                        .is_ok_and(|(_, end)| windows.next_offset() >= end);
+                    && at_end.contains(partition)
+                    && windows.has_open();
                 due.extend(windows.close_due(idle.then(now_ms)));
             }
             transform.emit(&mut state, &due)?;
@@ -204,13 +215,11 @@ impl Transform {
     ) -> Result<()> {
         let partition = message.partition();
         let mut state = self.lock();
-        if !state.partitions.contains_key(&partition) {
-            let windows = self.restore(consumer, partition)?;
-            state
-                .partitions
-                .insert(partition, (windows, Instant::now()));
-        }
-        let (windows, last_input) = state.partitions.get_mut(&partition).expect("inserted");
+        state.at_end.remove(&partition);
+        let (windows, last_input) = match state.partitions.entry(partition) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(new) => new.insert((self.restore(consumer, partition)?, Instant::now())),
+        };
         *last_input = Instant::now();
         let due = match events::decode(message) {
             Ok(event) => {
@@ -387,9 +396,22 @@ impl Transform {
                 // The aborted results are gone: rebuild every window from
                 // the committed offsets and checkpoints.
                 state.partitions.clear();
+                state.at_end.clear();
                 rewind(consumer)?;
                 state.totals.aborts += 1;
                 on_stage(Stage::Aborted);
+                Ok(())
+            }
+            Err(error) if self.options.mode == Mode::AtLeastOnce && membership_lost(&error) => {
+                // The results are out, the offsets are not: whoever owns
+                // the partitions next (maybe this instance, after it
+                // rejoins) re-reads from the last commit and emits them
+                // again. At-least-once repeats; it does not lose.
+                tracing::warn!("offsets not committed ({error}); re-reading from the last commit");
+                state.partitions.clear();
+                state.at_end.clear();
+                rewind(consumer)?;
+                state.totals.aborts += 1;
                 Ok(())
             }
             Err(error) => Err(error).context("the transform cannot go on"),
@@ -435,6 +457,20 @@ fn flush_patiently(producer: &BaseProducer<Observed>) -> KafkaResult<()> {
             outcome => return outcome,
         }
     }
+}
+
+/// The group moved on without this member (its session expired — a broker
+/// was down longer than `session.timeout.ms` — or a rebalance began): its
+/// commit is refused, and librdkafka rejoins by itself.
+fn membership_lost(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::UnknownMemberId
+                | RDKafkaErrorCode::IllegalGeneration
+                | RDKafkaErrorCode::RebalanceInProgress
+        )
+    )
 }
 
 /// After an abort: seek every assigned partition back to its committed offset.
