@@ -3,11 +3,12 @@
 //! Run: `cargo run -p ch05-pipeline` starts the three stages against a broker
 //! on localhost:9092, shows them live and ends with a summary (Ctrl-C stops
 //! them in order, nothing lost). `… -- ingest|transform|sink` runs one stage
-//! alone; `… -- chaos` is the chaos drill.
+//! alone; `… -- chaos` is the chaos drill, `… -- bench` the benchmark.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
+use ch05_pipeline::lab::bench::{self, BenchArgs};
 use ch05_pipeline::lab::drill::{self, DrillArgs};
 use ch05_pipeline::lab::runner::{self, RunArgs};
 use ch05_pipeline::lab::stages::{self, IngestArgs, SinkArgs, TransformArgs};
@@ -36,6 +37,8 @@ enum Command {
     Sink(SinkArgs),
     /// The chaos drill: random SIGKILLs of stages and a broker, then the audit
     Chaos(DrillArgs),
+    /// Benchmark: end-to-end events/s and window latency, at-least-once vs exactly-once, flat out and at half rate
+    Bench(BenchArgs),
 }
 
 #[tokio::main]
@@ -68,6 +71,10 @@ async fn run(args: Args) -> Result<()> {
             fields.push(("seconds", format!("{:.1}", report.seconds)));
             fields.push(("seed", report.seed.to_string()));
             summary("audit", &fields);
+            Ok(())
+        }
+        Some(Command::Bench(a)) => {
+            bench::run(&cluster, &std::env::current_exe()?, &a).await?;
             Ok(())
         }
         None => runner::run(&cluster, args.run).await,

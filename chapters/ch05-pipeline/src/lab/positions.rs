@@ -3,6 +3,7 @@
 //! database (the sink's stored offsets and counts).
 
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -34,7 +35,12 @@ pub struct Positions {
 pub const READ_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct Monitor {
-    client: BaseConsumer,
+    /// Replaced after a failed read: a fresh client looks the group
+    /// coordinator up again (an old one kept asking a killed broker's
+    /// successor for tens of seconds in the drills).
+    client: Mutex<BaseConsumer>,
+    bootstrap: String,
+    group: String,
     topics: Topics,
     partitions: Vec<i32>,
 }
@@ -44,7 +50,9 @@ impl Monitor {
         let client = lag_monitor(bootstrap, group)?;
         let partitions = (0..topics.partitions).collect();
         Ok(Monitor {
-            client,
+            client: Mutex::new(client),
+            bootstrap: bootstrap.to_string(),
+            group: group.to_string(),
             topics: topics.clone(),
             partitions,
         })
@@ -56,12 +64,21 @@ impl Monitor {
     /// read fails fast instead of waiting out one timeout per partition;
     /// the caller asks again.
     pub fn read(&self, db: &Path) -> Result<Positions> {
+        let mut client = self.client.lock().unwrap_or_else(|e| e.into_inner());
+        let read = self.read_with(&client, db);
+        if read.is_err() {
+            *client = lag_monitor(&self.bootstrap, &self.group)?;
+        }
+        read
+    }
+
+    fn read_with(&self, client: &BaseConsumer, db: &Path) -> Result<Positions> {
         let (events, results) = (self.topics.events(), self.topics.results());
         let mut wanted = TopicPartitionList::new();
         for &partition in &self.partitions {
             wanted.add_partition(&events, partition);
         }
-        let committed = self.client.committed_offsets(wanted, READ_TIMEOUT)?;
+        let committed = client.committed_offsets(wanted, READ_TIMEOUT)?;
         let mut ends = TopicPartitionList::new();
         for &partition in &self.partitions {
             for topic in [&events, &results] {
@@ -69,7 +86,7 @@ impl Monitor {
                 ends.add_partition_offset(topic, partition, Offset::End)?;
             }
         }
-        let ends = self.client.offsets_for_times(ends, READ_TIMEOUT)?;
+        let ends = client.offsets_for_times(ends, READ_TIMEOUT)?;
         let mut p = Positions::default();
         for element in ends.elements() {
             element.error()?;

@@ -104,6 +104,15 @@ impl ClientContext for Transform {
     fn stats(&self, statistics: Statistics) {
         self.stats.stats(statistics);
     }
+
+    /// rust-rdkafka hands every error event to this callback *and* to
+    /// `poll` (`client.rs`, `poll_event`); a partition's end is no error
+    /// here — [`run`] uses it — so it is not logged as one.
+    fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() != Some(RDKafkaErrorCode::PartitionEOF) {
+            tracing::error!("librdkafka: {error}: {reason}");
+        }
+    }
 }
 
 impl ConsumerContext for Transform {
@@ -392,7 +401,7 @@ impl Transform {
                 if self.options.mode == Mode::ExactlyOnce && classify(&error) == Class::Abort =>
             {
                 tracing::warn!("transaction aborted: {error}");
-                retrying(|| self.producer.abort_transaction(CALL_TIMEOUT))?;
+                abort(&self.producer)?;
                 // The aborted results are gone: rebuild every window from
                 // the committed offsets and checkpoints.
                 state.partitions.clear();
@@ -471,6 +480,25 @@ fn membership_lost(error: &KafkaError) -> bool {
                 | RDKafkaErrorCode::RebalanceInProgress
         )
     )
+}
+
+/// `abort_transaction`, serving delivery reports between attempts. The
+/// abort purges the queued results and flushes, but with the event API
+/// that rust-rdkafka uses librdkafka's flush does not serve the purged
+/// messages' reports ("the event queue must be polled for delivery report
+/// events … prior to calling abort", `rdkafka_txnmgr.c`): without the
+/// `flush` here (rust-rdkafka's, which polls) every attempt times out.
+fn abort(producer: &BaseProducer<Observed>) -> KafkaResult<()> {
+    let deadline = Instant::now() + CALL_TIMEOUT * 3;
+    loop {
+        let _ = producer.flush(Duration::from_millis(500));
+        match producer.abort_transaction(Duration::from_secs(2)) {
+            Err(error) if classify(&error) == Class::Retry && Instant::now() < deadline => {
+                tracing::warn!("abort not finished yet: {error}");
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 /// After an abort: seek every assigned partition back to its committed offset.
