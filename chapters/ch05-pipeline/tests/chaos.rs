@@ -40,7 +40,7 @@ fn exactly_once_survives_stage_and_broker_kills() {
         "--mode",
         "exactly-once",
         "--events",
-        "212000",
+        "240000",
         "--kills",
         "10",
     ]);
@@ -75,7 +75,7 @@ fn at_least_once_counts_events_twice_after_the_same_kills() {
         "--mode",
         "at-least-once",
         "--events",
-        "212000",
+        "240000",
         "--kills",
         "10",
     ]);

@@ -22,7 +22,7 @@ use anyhow::{Context, Result, bail};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use tutorial_lab::testing::ChildProcess;
 use tutorial_support::topics::{delete_topic, unique_name};
-use tutorial_support::{Cluster, summary};
+use tutorial_support::{Cluster, parse_summary, summary};
 
 use super::audit::read_only;
 use super::positions::Monitor;
@@ -53,6 +53,14 @@ pub struct Run {
     pub p50_ms: i64,
     pub p99_ms: i64,
     pub windows: usize,
+    /// Mean time the transform took to end a batch (flush + commit), and
+    /// how many batches it ended.
+    pub transform_commit_ms: f64,
+    pub transform_batches: u64,
+    /// Mean time the sink took to end a batch (database transaction, plus
+    /// at-least-once's offset commit), and how many.
+    pub sink_commit_ms: f64,
+    pub sink_batches: u64,
 }
 
 impl Run {
@@ -135,7 +143,7 @@ fn print_run(run: &Run) {
         format!("{}/s", run.rate)
     };
     println!(
-        "bench: {:<13}  {:<10}  {:>7} events  {:>6.1} s  {:>7.0} events/s  latency p50 {:>5} ms  p99 {:>5} ms  ({} windows)",
+        "bench: {:<13}  {:<10}  {:>7} events  {:>6.1} s  {:>7.0} events/s  latency p50 {:>5} ms  p99 {:>5} ms  ({} windows)  transform batch end {:.0} ms ×{}  sink batch end {:.0} ms ×{}",
         mode_flag(run.mode),
         rate,
         run.events,
@@ -143,7 +151,11 @@ fn print_run(run: &Run) {
         run.throughput(),
         run.p50_ms,
         run.p99_ms,
-        run.windows
+        run.windows,
+        run.transform_commit_ms,
+        run.transform_batches,
+        run.sink_commit_ms,
+        run.sink_batches
     );
 }
 
@@ -278,11 +290,25 @@ fn measure(
             );
         }
     };
+    // Stop the stages; their `summary:` lines say how long they spent
+    // ending batches.
+    let (mut t_ms, mut t_n, mut s_ms, mut s_n) = (0u64, 0u64, 0u64, 0u64);
     for stage in &mut stages {
         stage.signal(nix::sys::signal::Signal::SIGTERM);
-        stage
+        let output = stage
             .finish(Duration::from_secs(60))
             .context("stopping a stage")?;
+        let number = |fields: &std::collections::BTreeMap<String, String>, key: &str| -> u64 {
+            fields.get(key).and_then(|v| v.parse().ok()).unwrap_or(0)
+        };
+        if let Some(transform) = parse_summary(&output, "transform") {
+            t_ms += number(&transform, "commit_ms");
+            t_n += number(&transform, "transactions");
+        }
+        if let Some(sink) = parse_summary(&output, "sink") {
+            s_ms += number(&sink, "commit_ms");
+            s_n += number(&sink, "batches");
+        }
     }
     // Windows closed by the watermark: those that ended at least one window
     // before the input stopped (size 1 s).
@@ -309,6 +335,10 @@ fn measure(
         p50_ms: at(0.50),
         p99_ms: at(0.99),
         windows: latencies.len(),
+        transform_commit_ms: t_ms as f64 / t_n.max(1) as f64,
+        transform_batches: t_n,
+        sink_commit_ms: s_ms as f64 / s_n.max(1) as f64,
+        sink_batches: s_n,
     })
 }
 

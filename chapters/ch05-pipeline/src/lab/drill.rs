@@ -25,8 +25,8 @@ use crate::lesson::windows::Windowing;
 pub struct DrillArgs {
     #[arg(long, value_enum, default_value = "exactly-once")]
     pub mode: Guarantee,
-    /// Event ids 0..EVENTS are generated (a killed ingest leaves at most one id block unused)
-    #[arg(long, default_value_t = 200_000)]
+    /// Event ids 0..EVENTS are handed out (a killed ingest leaves gaps: the rest of its id block and the events still in its producer queue)
+    #[arg(long, default_value_t = 240_000)]
     pub events: u64,
     /// Ingest rate, events per second
     #[arg(long, default_value_t = 10_000)]

@@ -408,6 +408,7 @@ pub async fn transform(cluster: &Cluster, args: TransformArgs) -> Result<()> {
             ("results", totals.results.to_string()),
             ("transactions", totals.transactions.to_string()),
             ("aborts", totals.aborts.to_string()),
+            ("commit_ms", totals.commit_time.as_millis().to_string()),
         ],
     );
     Ok(())
@@ -531,6 +532,7 @@ pub async fn sink(cluster: &Cluster, args: SinkArgs) -> Result<()> {
         &[
             ("results", totals.results.to_string()),
             ("batches", totals.batches.to_string()),
+            ("commit_ms", totals.commit_time.as_millis().to_string()),
         ],
     );
     Ok(())

@@ -45,8 +45,9 @@ pub fn producer_config(bootstrap: &str) -> ClientConfig {
 /// Event ids handed out in blocks: the end of the block is written to a
 /// small state file (and synced) *before* any id of the block is used. A
 /// rerun — after a clean stop or a SIGKILL — starts after the last reserved
-/// block, so no id is ever used twice; a crash leaves at most one block of
-/// ids unused. (Reading the last id back from the topic would need the
+/// block, so no id is ever used twice. A crash leaves gaps instead: the
+/// rest of its block, and the events still queued in the killed producer
+/// (never acknowledged, never in the topic). (Reading the last id back from the topic would need the
 /// killed producer's last requests to be settled first; the file does not.)
 pub struct IdBlocks {
     path: PathBuf,

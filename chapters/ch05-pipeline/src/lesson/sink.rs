@@ -234,6 +234,9 @@ pub struct Options {
 pub struct Totals {
     pub results: u64,
     pub batches: u64,
+    /// Time spent ending batches (database transaction, and at-least-once's
+    /// offset commit).
+    pub commit_time: Duration,
 }
 
 // ANCHOR: run
@@ -282,6 +285,7 @@ pub fn run(
         let due = batch.len() >= options.max_batch || started.elapsed() >= options.batch_time;
         if !batch.is_empty() && (due || stopping) {
             let path = &options.path;
+            let began = Instant::now();
             write_batch(
                 db,
                 path,
@@ -312,6 +316,7 @@ pub fn run(
             on_stage(Stage::Committed);
             totals.results += batch.len() as u64;
             totals.batches += 1;
+            totals.commit_time += began.elapsed();
             batch.clear();
         }
         if stopping {

@@ -76,6 +76,8 @@ pub struct Totals {
     pub results: u64,
     pub transactions: u64,
     pub aborts: u64,
+    /// Time spent ending batches (flush + commit): where the latency goes.
+    pub commit_time: Duration,
 }
 
 #[derive(Default)]
@@ -384,6 +386,7 @@ impl Transform {
     ) -> Result<()> {
         let offsets = self.offsets(state)?;
         state.open = None;
+        let began = Instant::now();
         let outcome = match self.options.mode {
             Mode::ExactlyOnce => self.commit_transaction(consumer, &offsets, on_stage),
             Mode::AtLeastOnce => flush_patiently(&self.producer).and_then(|()| {
@@ -394,6 +397,7 @@ impl Transform {
         match outcome {
             Ok(()) => {
                 state.totals.transactions += 1;
+                state.totals.commit_time += began.elapsed();
                 on_stage(Stage::Committed);
                 Ok(())
             }
