@@ -60,14 +60,19 @@ async fn run(args: Args) -> Result<()> {
         Some(Command::Chaos(a)) => {
             let report = drill::run(&cluster, &std::env::current_exe()?, &a).await?;
             println!(
-                "drill: {} kills ({}), broker {:?} killed and restarted, {:.1} s",
+                "drill: {} kills ({}), {} stage exits on errors ({}), broker {:?} killed and restarted, {:.1} s",
                 report.kills.len(),
                 report.kills.join(","),
+                report.exits.len(),
+                report.exits.join(","),
                 report.broker_killed,
                 report.seconds
             );
             let mut fields = report.audit.fields();
             fields.push(("kills", report.kills.len().to_string()));
+            fields.push(("stage_exits", report.exits.len().to_string()));
+            let chosen = report.kills.iter().filter(|k| k.contains('@')).count();
+            fields.push(("chosen_point_kills", chosen.to_string()));
             fields.push(("seconds", format!("{:.1}", report.seconds)));
             fields.push(("seed", report.seed.to_string()));
             summary("audit", &fields);

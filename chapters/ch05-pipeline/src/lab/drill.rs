@@ -25,8 +25,8 @@ use crate::lesson::windows::Windowing;
 pub struct DrillArgs {
     #[arg(long, value_enum, default_value = "exactly-once")]
     pub mode: Guarantee,
-    /// Event ids 0..EVENTS are handed out (a killed ingest leaves gaps: the rest of its id block and the events still in its producer queue)
-    #[arg(long, default_value_t = 240_000)]
+    /// Records in the input topic at the end: ids 0..EVENTS, and more if killed ingests left gaps (the rest of an id block, the events still in its producer queue)
+    #[arg(long, default_value_t = 200_000)]
     pub events: u64,
     /// Ingest rate, events per second
     #[arg(long, default_value_t = 10_000)]
@@ -47,6 +47,8 @@ pub struct DrillArgs {
 pub struct Report {
     pub audit: Audit,
     pub kills: Vec<String>,
+    /// Stages that stopped on an error of their own and were restarted.
+    pub exits: Vec<String>,
     pub broker_killed: Option<i32>,
     pub seconds: f64,
     pub seed: u64,
@@ -105,6 +107,19 @@ impl Proc {
 }
 
 impl Proc {
+    /// Moves ingest's `--until-id` up by `by`; returns the new value.
+    fn raise_until(&mut self, by: u64) -> u64 {
+        let at = self
+            .again
+            .iter()
+            .position(|a| a == "--until-id")
+            .expect("ingest has --until-id")
+            + 1;
+        let until = self.again[at].parse::<u64>().unwrap_or(0) + by;
+        self.again[at] = until.to_string();
+        until
+    }
+
     /// Appends this process's output to `<logs>/<name>.log` (every life of
     /// a stage in one file, in order).
     fn keep_log(&self, logs: &Path) {
@@ -158,7 +173,15 @@ pub async fn run(cluster: &Cluster, exe: &Path, args: &DrillArgs) -> Result<Repo
         for topic in [topics.events(), topics.results(), topics.dlq()] {
             delete_topic(cluster, &topic).await.ok();
         }
-        std::fs::remove_dir_all(&dir).ok();
+        // The stages' logs stay (small); the database goes.
+        for file in [
+            "pipeline.db",
+            "pipeline.db-wal",
+            "pipeline.db-shm",
+            "ingest.state",
+        ] {
+            std::fs::remove_file(dir.join(file)).ok();
+        }
     }
     report
 }
@@ -267,6 +290,7 @@ fn drill(
     let mut broker_killed = None;
     let mut broker_restart_at = None;
     let mut kills = Vec::new();
+    let mut exits = Vec::new();
     let mut next_kill = Instant::now() + Duration::from_millis(1500 + dice.next(1000));
     let monitor = Monitor::new(bootstrap, topics, &group)?;
     let mut settled: Option<(Instant, i64)> = None;
@@ -328,10 +352,46 @@ fn drill(
         for p in procs.iter_mut().filter(|p| !p.finished) {
             if let Some(status) = p.child.exited() {
                 if p.name == "ingest" && status.success() {
-                    p.finished = true;
-                    println!("drill: ingest finished at {:.1} s", elapsed.as_secs_f64());
-                } else {
+                    // A killed ingest leaves gaps (its queued events die with
+                    // it): top the topic up until it holds EVENTS records.
+                    let input = (0..10)
+                        .find_map(|_| monitor.read(&db).ok())
+                        .context("reading the input topic's end after ingest finished")?
+                        .input;
+                    let missing = args.events.saturating_sub(input.max(0) as u64);
+                    if missing == 0 {
+                        p.finished = true;
+                        println!("drill: ingest finished at {:.1} s", elapsed.as_secs_f64());
+                    } else {
+                        let until = p.raise_until(missing + 1000);
+                        println!(
+                            "drill: the topic holds {input} records; ingest again, until id {until}"
+                        );
+                        p.keep_log(&logs);
+                        p.child = spawn(exe, bootstrap, &p.again)?;
+                    }
+                } else if p.name == "ingest" {
                     failed = Some(format!("{} exited ({status})", p.name));
+                } else {
+                    // A stage that stops on an error it cannot go on from
+                    // (a fatal producer error: librdkafka says to create a
+                    // new producer) is restarted, as a supervisor would;
+                    // the audit decides whether anything was lost.
+                    let transcript = p.child.transcript();
+                    let reason = transcript
+                        .lines()
+                        .rev()
+                        .find(|l| l.starts_with("error:"))
+                        .unwrap_or("no error line");
+                    println!(
+                        "drill: {} exited ({status}) at {:.1} s: {}; restarting it",
+                        p.name,
+                        elapsed.as_secs_f64(),
+                        reason.chars().take(160).collect::<String>()
+                    );
+                    exits.push(p.name.clone());
+                    p.pause_pending = false;
+                    p.restart(exe, bootstrap, &logs)?;
                 }
             }
         }
@@ -380,13 +440,32 @@ fn drill(
         // Done: ingest finished, every kill made, the broker back, and the
         // transform committed the whole input while the database stood still.
         let ingest_done = procs.iter().any(|p| p.name == "ingest" && p.finished);
+        let paused_all = procs.iter().all(|p| !p.pause_pending);
+        // The sink's last progress line: has it read everything there is?
+        let sink_caught_up = procs.iter().any(|p| {
+            p.name == "sink"
+                && p.child
+                    .transcript()
+                    .lines()
+                    .rev()
+                    .find(|l| l.starts_with("sink: batches="))
+                    .is_some_and(|l| l.ends_with("caught_up=true"))
+        });
         if ingest_done && random_kills >= args.kills && broker_restart_at.is_none() {
             let now = monitor.read(&db).unwrap_or_default();
-            if now.input > 0 && now.transformed == now.input {
+            if now.input > 0 && now.transformed == now.input && sink_caught_up {
                 match settled {
+                    // Done — and a stage still waiting for its chosen point
+                    // (it lost its partitions to the other instance, say)
+                    // is waited for 15 s, not forever.
                     Some((since, counted))
-                        if counted == now.counted && since.elapsed() >= Duration::from_secs(2) =>
+                        if counted == now.counted
+                            && since.elapsed() >= Duration::from_secs(2)
+                            && (paused_all || since.elapsed() >= Duration::from_secs(15)) =>
                     {
+                        for p in procs.iter().filter(|p| p.pause_pending) {
+                            println!("drill: {} never reached its chosen point", p.name);
+                        }
                         break;
                     }
                     Some((_, counted)) if counted == now.counted => {}
@@ -412,6 +491,7 @@ fn drill(
     Ok(Report {
         audit,
         kills,
+        exits,
         broker_killed,
         seconds,
         seed,

@@ -35,6 +35,14 @@ impl ClientContext for Observed {
     fn stats(&self, statistics: Statistics) {
         self.0.stats(statistics);
     }
+
+    /// A partition's end (`enable.partition.eof`) reaches this callback as
+    /// well as `poll`; it is not an error worth a log line.
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        if error.rdkafka_error_code() != Some(rdkafka::types::RDKafkaErrorCode::PartitionEOF) {
+            tracing::error!("librdkafka: {error}: {reason}");
+        }
+    }
 }
 
 impl ConsumerContext for Observed {}

@@ -6,12 +6,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use ch04_transactions::lesson::batching::Stage;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use rusqlite::{Connection, ErrorCode, params};
@@ -110,7 +112,10 @@ pub fn consumer_config(bootstrap: &str, group: &str) -> ClientConfig {
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
         .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed");
+        .set("isolation.level", "read_committed")
+        // Told when a partition is read to its end: the sink knows when it
+        // has caught up (the drill waits for that).
+        .set("enable.partition.eof", "true");
     config
 }
 
@@ -228,6 +233,9 @@ pub struct Options {
     pub batch_time: Duration,
     /// How long a write waits for a lock another connection holds.
     pub busy: Duration,
+    /// Set while every assigned partition is read to its end and nothing
+    /// waits to be written; cleared by the next record.
+    pub caught_up: Arc<AtomicBool>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -252,6 +260,8 @@ pub fn run(
     let mut totals = Totals::default();
     let mut batch: Vec<Row> = Vec::new();
     let mut started = Instant::now();
+    let mut at_end = BTreeSet::new();
+    let assigned = consumer.assignment()?.count();
     loop {
         let stopping = stop.load(Ordering::Relaxed);
         let polled = if stopping {
@@ -259,10 +269,17 @@ pub fn run(
         } else {
             consumer.poll(Duration::from_millis(50))
         };
-        if let Some(Err(error)) = &polled {
+        match &polled {
+            Some(Err(KafkaError::PartitionEOF(partition))) => {
+                at_end.insert(*partition);
+            }
             // librdkafka reports what it is recovering from (a broker
             // gone, a leader moved) and goes on fetching.
-            tracing::warn!("sink consumer: {error}");
+            Some(Err(error)) => tracing::warn!("sink consumer: {error}"),
+            Some(Ok(message)) => {
+                at_end.remove(&message.partition());
+            }
+            None => {}
         }
         if let Some(Ok(message)) = polled {
             let result =
@@ -319,6 +336,8 @@ pub fn run(
             totals.commit_time += began.elapsed();
             batch.clear();
         }
+        let caught_up = batch.is_empty() && at_end.len() >= assigned;
+        options.caught_up.store(caught_up, Ordering::Relaxed);
         if stopping {
             return Ok(totals);
         }

@@ -176,6 +176,11 @@ pub fn run(
                 Err(KafkaError::PartitionEOF(partition)) => {
                     transform.lock().at_end.insert(partition);
                 }
+                // E.g. fenced by a newer instance with the same
+                // group.instance.id: this consumer cannot go on.
+                Err(error @ KafkaError::MessageConsumptionFatal(_)) => {
+                    return Err(error).context("the transform's consumer cannot go on");
+                }
                 Err(error) => tracing::warn!("consumer: {error}"),
             }
         }
