@@ -512,9 +512,23 @@ pub async fn sink(cluster: &Cluster, args: SinkArgs) -> Result<()> {
         // the offsets committed to the group. Not subscribe(): a killed
         // dynamic member would hold the partitions until its session
         // timed out (45 s by default), stalling the restarted sink.
-        let mut all = TopicPartitionList::new();
+        // The committed offsets are asked for here, with retries, rather
+        // than left to `Offset::Stored`: in a drill librdkafka's own fetch
+        // got NotCoordinator right after a broker restart and the sink never
+        // started reading.
+        let mut wanted = TopicPartitionList::new();
         for partition in 0..partitions_of(&consumer, &topic)? {
-            all.add_partition_offset(&topic, partition, Offset::Stored)?;
+            wanted.add_partition(&topic, partition);
+        }
+        let committed = retrying_fetch(|| consumer.committed_offsets(wanted.clone(), CALL_TIMEOUT))
+            .with_context(|| format!("reading group {group}'s committed offsets"))?;
+        let mut all = TopicPartitionList::new();
+        for element in committed.elements() {
+            let offset = match element.offset() {
+                Offset::Offset(n) => Offset::Offset(n),
+                _ => Offset::Beginning, // nothing committed yet
+            };
+            all.add_partition_offset(&topic, element.partition(), offset)?;
         }
         consumer.assign(&all)?;
         println!(
@@ -569,6 +583,23 @@ pub async fn sink(cluster: &Cluster, args: SinkArgs) -> Result<()> {
         ],
     );
     Ok(())
+}
+
+/// Up to 10 attempts, 1 s apart (a coordinator moving after a broker restart).
+fn retrying_fetch<T>(
+    mut call: impl FnMut() -> rdkafka::error::KafkaResult<T>,
+) -> rdkafka::error::KafkaResult<T> {
+    let mut attempt = 1;
+    loop {
+        match call() {
+            Err(error) if attempt < 10 => {
+                tracing::warn!("attempt {attempt}/10: {error}");
+                attempt += 1;
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 /// How many partitions `topic` has.
