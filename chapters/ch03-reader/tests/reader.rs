@@ -214,7 +214,14 @@ async fn a_group_with_a_committed_offset_ignores_auto_offset_reset() {
     offsets
         .add_partition_offset(&topic.name, 0, Offset::Offset(4))
         .unwrap();
-    committer.commit(&offsets, CommitMode::Sync).unwrap();
+    // On a fresh broker the group's coordinator may still be loading its
+    // offsets partition: NotCoordinator is retriable, ask again (bounded).
+    let mut attempt = 0;
+    while let Err(error) = committer.commit(&offsets, CommitMode::Sync) {
+        attempt += 1;
+        assert!(attempt < 20, "commit kept failing: {error}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
     drop(committer);
     for reset in ["earliest", "latest"] {
         assert_eq!(

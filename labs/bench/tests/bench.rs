@@ -54,7 +54,10 @@ fn a_tiny_matrix_runs_every_client_and_writes_tables_and_charts() {
             .iter()
             .find(|(_, o, p, _)| o == ours && p == peer)
             .unwrap_or_else(|| panic!("no {ours} ÷ {peer} row in:\n{output}"));
-        assert!(row.3.is_finite() && row.3 > 0.0, "{row:?}");
+        // A tiny run can print 0.00: a Go consumer that gets every record in
+        // its first fetch measures almost no time between the first and
+        // the last record. The JSON check below insists on real rates.
+        assert!(row.3.is_finite() && row.3 >= 0.0, "{row:?}");
     }
 
     // The JSON report: every client of every configuration delivered or

@@ -179,7 +179,16 @@ pub async fn create_topic(
                         && t.partitions().iter().all(|p| p.leader() == broker)
                 })
             })
-            .unwrap_or(false);
+            .unwrap_or(false)
+            // The metadata can name the leader before that broker serves the
+            // partition: a ListOffsets answer says it does. (A first produce
+            // refused and retried would reorder a non-idempotent run.)
+            && (0..partitions).all(|p| {
+                admin
+                    .inner()
+                    .fetch_watermarks(topic, p, Duration::from_secs(2))
+                    .is_ok()
+            });
         if ready {
             return Ok(());
         }
