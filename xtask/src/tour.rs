@@ -26,6 +26,7 @@ pub const CHAPTERS: &[(&str, &str)] = &[
     ("ch04-observability", "四.5 可观测性"),
     ("ch04-security", "四.6 安全：TLS、SASL/SCRAM 与 ACL"),
     ("ch04-tuning", "四.7 配置调优"),
+    ("ch05-pipeline", "五、综合实战：高吞吐数据管道"),
 ];
 
 /// The quickstart is a project of its own, excluded from the workspace, as a

@@ -458,6 +458,12 @@ impl ChildProcess {
         let _ = self.child.wait();
     }
 
+    /// The exit status if the child has exited, without waiting (and
+    /// without killing it).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// Waits for the child to exit; kills it and panics after `limit`.
     pub fn wait(&mut self, limit: Duration) -> ExitStatus {
         self.try_wait(limit).unwrap_or_else(|e| panic!("{e}"))

@@ -149,6 +149,12 @@ pub fn proxy_port(node: u8) -> u16 {
 pub fn single() -> Vec<(u16, &'static str)> {
     vec![
         (metrics(), "四.5 metrics endpoint (/metrics)"),
+        (pipeline_ingest_metrics(), "五 pipeline: ingest's /metrics"),
+        (
+            pipeline_transform_metrics(),
+            "五 pipeline: transform's /metrics",
+        ),
+        (pipeline_sink_metrics(), "五 pipeline: sink's /metrics"),
         (secure_client(), "secured node: SASL_SSL listener"),
         (secure_controller(), "secured node: controller (KRaft)"),
     ]
@@ -157,6 +163,21 @@ pub fn single() -> Vec<(u16, &'static str)> {
 /// Where the observability chapter serves `/metrics` by default (9464).
 pub fn metrics() -> u16 {
     shifted(9464)
+}
+
+/// The capstone pipeline's ingest stage serves `/metrics` here (9465).
+pub fn pipeline_ingest_metrics() -> u16 {
+    shifted(9465)
+}
+
+/// The pipeline's transform stage (9466; a second instance needs its own port).
+pub fn pipeline_transform_metrics() -> u16 {
+    shifted(9466)
+}
+
+/// The pipeline's sink stage (9467).
+pub fn pipeline_sink_metrics() -> u16 {
+    shifted(9467)
 }
 
 /// The secured node's `SASL_SSL` client listener (9392).
@@ -210,7 +231,7 @@ mod tests {
         ports.extend(single().iter().map(|(p, _)| *p));
         ports.sort_unstable();
         ports.dedup();
-        assert_eq!(ports.len(), 15, "every port distinct: {ports:?}");
+        assert_eq!(ports.len(), 18, "every port distinct: {ports:?}");
     }
 
     // Tests run with whatever KAFKA_PORT_BASE the caller set, so they check
@@ -224,6 +245,7 @@ mod tests {
         assert_eq!(controller_port(3), at(9097));
         assert_eq!(proxy_port(2), at(9294));
         assert_eq!(metrics(), at(9464));
+        assert_eq!(pipeline_sink_metrics(), at(9467));
         assert_eq!(secure_client(), at(9392));
         assert_eq!(
             bootstrap(3),

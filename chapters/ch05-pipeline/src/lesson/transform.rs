@@ -1,0 +1,531 @@
+//! Stage 2, transform: per-user and per-page counts over tumbling
+//! event-time windows, written with 四.4's read-process-write loop — the
+//! window results, the dead-lettered records (四.3) and the input offsets
+//! (with each partition's [`Checkpoint`]) commit in one Kafka transaction.
+//!
+//! Like 四.4's loop it is synchronous (a `BaseConsumer` polled with a
+//! timeout, blocking transactional calls) and runs on a thread of its own.
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use ch04_error_handling::lesson::dead_letter::dlq_headers;
+use ch04_transactions::lesson::batching::Stage;
+use ch04_transactions::lesson::producer::{CALL_TIMEOUT, Class, classify, retrying};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::statistics::Statistics;
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+
+use super::events;
+use super::ingest::now_ms;
+use super::observe::{Observed, StatsContext};
+use super::results;
+use super::windows::{Added, Checkpoint, PartitionWindows, Windowing};
+
+// ANCHOR: consumer_config
+/// 四.4's input consumer (no auto-commit, `read_committed`, 6 s sessions),
+/// made a *static* member (三.3): a transform restarted under the same
+/// `group.instance.id` takes its partitions back at once, without waiting
+/// for the dead instance's session to expire. `enable.partition.eof`: the
+/// loop is told when it has read a partition to its end, which is when an
+/// idle partition may close its windows by the clock (see [`run`]).
+pub fn consumer_config(bootstrap: &str, group: &str, instance: &str) -> ClientConfig {
+    let mut config = ch04_transactions::lesson::exactly_once::consumer_config(bootstrap, group);
+    config
+        .set("group.instance.id", instance)
+        .set("enable.partition.eof", "true");
+    config
+}
+// ANCHOR_END: consumer_config
+
+/// Exactly-once (a transaction per batch) or at-least-once (flush, then
+/// commit the offsets — for contrast).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    ExactlyOnce,
+    AtLeastOnce,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub mode: Mode,
+    pub input: String,
+    pub output: String,
+    pub dlq: String,
+    pub windowing: Windowing,
+    /// End the transaction at least this often.
+    pub commit_every: Duration,
+    /// A partition without input for this long closes windows by the wall clock.
+    pub idle_close: Duration,
+}
+
+/// What the loop did (since it started).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Totals {
+    pub events: u64,
+    pub late: u64,
+    pub skipped: u64,
+    pub dead_lettered: u64,
+    pub results: u64,
+    pub transactions: u64,
+    pub aborts: u64,
+    /// Time spent ending batches (flush + commit): where the latency goes.
+    pub commit_time: Duration,
+}
+
+#[derive(Default)]
+struct State {
+    /// Each partition's windows, and when it last had input.
+    partitions: HashMap<i32, (PartitionWindows, Instant)>,
+    /// Partitions read to their end (librdkafka's partition EOF, cleared
+    /// by the next record): nothing more to wait for before the clock.
+    at_end: HashSet<i32>,
+    /// Something was produced since the last commit (a transaction is open).
+    open: Option<Instant>,
+    totals: Totals,
+}
+
+// ANCHOR: context
+/// Like 四.4's `Pipeline`: the consumer's context owns the producer and the
+/// state, so the rebalance callback can commit before partitions move.
+pub struct Transform {
+    pub producer: BaseProducer<Observed>,
+    pub options: Options,
+    stats: StatsContext,
+    state: Mutex<State>,
+}
+
+impl ClientContext for Transform {
+    fn stats(&self, statistics: Statistics) {
+        self.stats.stats(statistics);
+    }
+
+    /// rust-rdkafka hands every error event to this callback *and* to
+    /// `poll` (`client.rs`, `poll_event`); a partition's end is no error
+    /// here — [`run`] uses it — so it is not logged as one.
+    fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() != Some(RDKafkaErrorCode::PartitionEOF) {
+            tracing::error!("librdkafka: {error}: {reason}");
+        }
+    }
+}
+
+impl ConsumerContext for Transform {
+    /// Before partitions are taken away: commit what was produced with the
+    /// checkpoints, then forget the revoked partitions' windows — their next
+    /// owner rebuilds them from the committed offset.
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Revoke(revoked) = rebalance else {
+            return;
+        };
+        let mut state = self.lock();
+        if state.open.is_some()
+            && let Err(error) = self.end_batch(consumer, &mut state, &mut |_| {})
+        {
+            tracing::error!("on revoke: {error:#}");
+        }
+        for partition in revoked.elements() {
+            state.partitions.remove(&partition.partition());
+            state.at_end.remove(&partition.partition());
+        }
+    }
+}
+// ANCHOR_END: context
+
+impl Transform {
+    pub fn new(producer: BaseProducer<Observed>, options: Options, stats: StatsContext) -> Self {
+        Transform {
+            producer,
+            options,
+            stats,
+            state: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn totals(&self) -> Totals {
+        self.lock().totals
+    }
+}
+
+// ANCHOR: run
+/// Reads, counts, emits closed windows inside the open transaction, and
+/// commits every `commit_every`. Returns when `stop` is set (after
+/// committing) or when the producer is unusable.
+pub fn run(
+    consumer: &BaseConsumer<Transform>,
+    stop: &AtomicBool,
+    mut on_stage: impl FnMut(Stage),
+) -> Result<Totals> {
+    let transform = consumer.context();
+    let mut last_idle_check = Instant::now();
+    loop {
+        if let Some(message) = consumer.poll(Duration::from_millis(50)) {
+            match message {
+                Ok(message) => transform.handle(consumer, &message)?,
+                Err(KafkaError::PartitionEOF(partition)) => {
+                    transform.lock().at_end.insert(partition);
+                }
+                // E.g. fenced by a newer instance with the same
+                // group.instance.id: this consumer cannot go on.
+                Err(error @ KafkaError::MessageConsumptionFatal(_)) => {
+                    return Err(error).context("the transform's consumer cannot go on");
+                }
+                Err(error) => tracing::warn!("consumer: {error}"),
+            }
+        }
+        let mut state = transform.lock();
+        if last_idle_check.elapsed() >= Duration::from_millis(100) {
+            last_idle_check = Instant::now();
+            let idle = transform.options.idle_close;
+            let mut due = Vec::new();
+            let State {
+                partitions, at_end, ..
+            } = &mut *state;
+            for (partition, (windows, last_input)) in partitions.iter_mut() {
+                // Idle means: nothing new for a while *and* read to the end
+                // (the end a read_committed reader sees). A partition that
+                // is merely waiting its turn behind a backlog is not idle:
+                // closing its windows by the clock would make the rest of
+                // its records late.
+                let idle = last_input.elapsed() >= idle
+                    && at_end.contains(partition)
+                    && windows.has_open();
+                due.extend(windows.close_due(idle.then(now_ms)));
+            }
+            transform.emit(&mut state, &due)?;
+        }
+        let stopping = stop.load(Ordering::Relaxed);
+        let commit_due = state
+            .open
+            .is_some_and(|since| since.elapsed() >= transform.options.commit_every);
+        if commit_due || (stopping && state.open.is_some()) {
+            transform.end_batch(consumer, &mut state, &mut on_stage)?;
+        }
+        if stopping {
+            return Ok(state.totals);
+        }
+    }
+}
+// ANCHOR_END: run
+
+impl Transform {
+    // ANCHOR: handle
+    /// One input record: counted in its partition's windows (built from the
+    /// committed checkpoint the first time the partition is seen), or sent
+    /// to the dead-letter topic if it is not an event.
+    fn handle(
+        &self,
+        consumer: &BaseConsumer<Transform>,
+        message: &BorrowedMessage<'_>,
+    ) -> Result<()> {
+        let partition = message.partition();
+        let mut state = self.lock();
+        state.at_end.remove(&partition);
+        let (windows, last_input) = match state.partitions.entry(partition) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(new) => new.insert((self.restore(consumer, partition)?, Instant::now())),
+        };
+        *last_input = Instant::now();
+        let due = match events::decode(message) {
+            Ok(event) => {
+                let added = windows.add(message.offset(), &event);
+                let due = windows.close_due(None);
+                let totals = &mut state.totals;
+                match added {
+                    Added::Open => totals.events += 1,
+                    Added::Late => totals.late += 1,
+                    Added::Skipped => totals.skipped += 1,
+                }
+                due
+            }
+            Err(bad) => {
+                if !windows.handled_before(message.offset()) {
+                    self.begin(&mut state)?;
+                    self.dead_letter(message, &bad.to_string())?;
+                    state.totals.dead_lettered += 1;
+                }
+                Vec::new()
+            }
+        };
+        self.emit(&mut state, &due)
+    }
+
+    /// The committed offset of `partition` and its checkpoint.
+    fn restore(
+        &self,
+        consumer: &BaseConsumer<Transform>,
+        partition: i32,
+    ) -> Result<PartitionWindows> {
+        let mut wanted = TopicPartitionList::new();
+        wanted.add_partition(&self.options.input, partition);
+        let committed = consumer.committed_offsets(wanted, CALL_TIMEOUT)?;
+        let element = committed.find_partition(&self.options.input, partition);
+        let offset = element
+            .as_ref()
+            .and_then(|e| e.offset().to_raw())
+            .filter(|o| *o >= 0);
+        let checkpoint = element.and_then(|e| Checkpoint::from_metadata(e.metadata()));
+        Ok(PartitionWindows::new(
+            partition,
+            self.options.windowing,
+            offset,
+            checkpoint,
+        ))
+    }
+    // ANCHOR_END: handle
+
+    fn begin(&self, state: &mut State) -> Result<()> {
+        if state.open.is_none() {
+            if self.options.mode == Mode::ExactlyOnce {
+                self.producer.begin_transaction()?;
+            }
+            state.open = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Sends window results (keyed by user or page) inside the open transaction.
+    fn emit(&self, state: &mut State, due: &[results::WindowResult]) -> Result<()> {
+        if due.is_empty() {
+            return Ok(());
+        }
+        self.begin(state)?;
+        let headers = OwnedHeaders::new().insert(Header {
+            key: "content-type",
+            value: Some(results::CONTENT_TYPE),
+        });
+        for result in due {
+            let value = results::encode(result);
+            let record = BaseRecord::to(&self.options.output)
+                .key(results::key(result).as_bytes())
+                .payload(&value[..])
+                .headers(headers.clone());
+            self.send(record)?;
+        }
+        state.totals.results += due.len() as u64;
+        Ok(())
+    }
+
+    /// 四.3's dead letter — its headers, but inside this transaction: the
+    /// record lands in the DLQ exactly when its offset is committed.
+    fn dead_letter(&self, message: &BorrowedMessage<'_>, error: &str) -> Result<()> {
+        let (partition, offset) = (
+            message.partition().to_string(),
+            message.offset().to_string(),
+        );
+        let now = now_ms().to_string();
+        let headers = [
+            (dlq_headers::TOPIC, message.topic()),
+            (dlq_headers::PARTITION, &partition),
+            (dlq_headers::OFFSET, &offset),
+            (dlq_headers::ERROR, error),
+            (dlq_headers::ATTEMPTS, "1"),
+            (dlq_headers::FAILED_AT, &now),
+        ]
+        .into_iter()
+        .fold(OwnedHeaders::new(), |h, (key, value)| {
+            h.insert(Header {
+                key,
+                value: Some(value),
+            })
+        });
+        let mut record = BaseRecord::to(&self.options.dlq).headers(headers);
+        if let Some(key) = message.key() {
+            record = record.key(key);
+        }
+        if let Some(payload) = message.payload() {
+            record = record.payload(payload);
+        }
+        self.send(record)
+    }
+
+    /// `send`, waiting out a full queue (serving delivery reports frees room).
+    fn send(&self, mut record: BaseRecord<'_, [u8], [u8]>) -> Result<()> {
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), unsent)) => {
+                    record = unsent;
+                    self.producer.poll(Duration::from_millis(10));
+                }
+                Err((error, _)) => return Err(error).context("sending a result"),
+            }
+        }
+    }
+}
+
+impl Transform {
+    // ANCHOR: end_batch
+    /// The offset to commit for every partition this instance holds, each
+    /// with its checkpoint in the offset's metadata.
+    fn offsets(&self, state: &State) -> KafkaResult<TopicPartitionList> {
+        let mut offsets = TopicPartitionList::new();
+        for (partition, (windows, _)) in &state.partitions {
+            let (offset, checkpoint) = windows.checkpoint();
+            let mut element = offsets.add_partition(&self.options.input, *partition);
+            element.set_offset(Offset::Offset(offset))?;
+            element.set_metadata(checkpoint.to_metadata());
+        }
+        Ok(offsets)
+    }
+
+    /// Ends the batch: exactly-once commits the transaction (aborting and
+    /// rewinding on an abortable error, as 四.4 does); at-least-once
+    /// flushes and then commits the offsets.
+    fn end_batch(
+        &self,
+        consumer: &BaseConsumer<Transform>,
+        state: &mut State,
+        on_stage: &mut dyn FnMut(Stage),
+    ) -> Result<()> {
+        let offsets = self.offsets(state)?;
+        state.open = None;
+        let began = Instant::now();
+        let outcome = match self.options.mode {
+            Mode::ExactlyOnce => self.commit_transaction(consumer, &offsets, on_stage),
+            Mode::AtLeastOnce => flush_patiently(&self.producer).and_then(|()| {
+                on_stage(Stage::Produced);
+                consumer.commit(&offsets, rdkafka::consumer::CommitMode::Sync)
+            }),
+        };
+        match outcome {
+            Ok(()) => {
+                state.totals.transactions += 1;
+                state.totals.commit_time += began.elapsed();
+                on_stage(Stage::Committed);
+                Ok(())
+            }
+            Err(error)
+                if self.options.mode == Mode::ExactlyOnce && classify(&error) == Class::Abort =>
+            {
+                tracing::warn!("transaction aborted: {error}");
+                abort(&self.producer)?;
+                // The aborted results are gone: rebuild every window from
+                // the committed offsets and checkpoints.
+                state.partitions.clear();
+                state.at_end.clear();
+                rewind(consumer)?;
+                state.totals.aborts += 1;
+                on_stage(Stage::Aborted);
+                Ok(())
+            }
+            Err(error) if self.options.mode == Mode::AtLeastOnce && membership_lost(&error) => {
+                // The results are out, the offsets are not: whoever owns
+                // the partitions next (maybe this instance, after it
+                // rejoins) re-reads from the last commit and emits them
+                // again. At-least-once repeats; it does not lose.
+                tracing::warn!("offsets not committed ({error}); re-reading from the last commit");
+                state.partitions.clear();
+                state.at_end.clear();
+                rewind(consumer)?;
+                state.totals.aborts += 1;
+                Ok(())
+            }
+            Err(error) => Err(error).context("the transform cannot go on"),
+        }
+    }
+
+    /// 四.4's commit: flush, offsets into the transaction, commit.
+    fn commit_transaction(
+        &self,
+        consumer: &BaseConsumer<Transform>,
+        offsets: &TopicPartitionList,
+        on_stage: &mut dyn FnMut(Stage),
+    ) -> KafkaResult<()> {
+        self.producer.flush(CALL_TIMEOUT)?;
+        on_stage(Stage::Produced);
+        if offsets.count() > 0 {
+            // Asked now: the member id and generation change with every rebalance.
+            let group = consumer.group_metadata().ok_or(KafkaError::Subscription(
+                "the consumer has no group.id".into(),
+            ))?;
+            retrying(|| {
+                self.producer
+                    .send_offsets_to_transaction(offsets, &group, CALL_TIMEOUT)
+            })?;
+        }
+        on_stage(Stage::OffsetsSent);
+        retrying(|| self.producer.commit_transaction(CALL_TIMEOUT))
+    }
+    // ANCHOR_END: end_batch
+}
+
+/// At-least-once has no transaction to abort: a flush that timed out (a
+/// broker gone) leaves the results queued, so flush again — librdkafka
+/// keeps retrying them until `message.timeout.ms`.
+fn flush_patiently(producer: &BaseProducer<Observed>) -> KafkaResult<()> {
+    let mut attempt = 1;
+    loop {
+        match producer.flush(CALL_TIMEOUT) {
+            Err(KafkaError::Flush(_)) if attempt < 6 => {
+                tracing::warn!("flush timed out ({attempt}/6); flushing again");
+                attempt += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+/// The group moved on without this member (its session expired — a broker
+/// was down longer than `session.timeout.ms` — or a rebalance began): its
+/// commit is refused, and librdkafka rejoins by itself.
+fn membership_lost(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::UnknownMemberId
+                | RDKafkaErrorCode::IllegalGeneration
+                | RDKafkaErrorCode::RebalanceInProgress
+        )
+    )
+}
+
+/// `abort_transaction`, serving delivery reports between attempts. The
+/// abort purges the queued results and flushes, but with the event API
+/// that rust-rdkafka uses librdkafka's flush does not serve the purged
+/// messages' reports ("the event queue must be polled for delivery report
+/// events … prior to calling abort", `rdkafka_txnmgr.c`): without the
+/// `flush` here (rust-rdkafka's, which polls) every attempt times out.
+fn abort(producer: &BaseProducer<Observed>) -> KafkaResult<()> {
+    let deadline = Instant::now() + CALL_TIMEOUT * 3;
+    loop {
+        let _ = producer.flush(Duration::from_millis(500));
+        match producer.abort_transaction(Duration::from_secs(2)) {
+            Err(error) if classify(&error) == Class::Retry && Instant::now() < deadline => {
+                tracing::warn!("abort not finished yet: {error}");
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+/// After an abort: seek every assigned partition back to its committed offset.
+fn rewind(consumer: &BaseConsumer<Transform>) -> Result<()> {
+    let committed = consumer.committed(CALL_TIMEOUT)?;
+    let mut positions = TopicPartitionList::new();
+    for partition in committed.elements() {
+        let offset = match partition.offset() {
+            Offset::Offset(offset) => Offset::Offset(offset),
+            _ => Offset::Beginning,
+        };
+        positions.add_partition_offset(partition.topic(), partition.partition(), offset)?;
+    }
+    for partition in consumer
+        .seek_partitions(positions, CALL_TIMEOUT)?
+        .elements()
+    {
+        partition.error()?;
+    }
+    Ok(())
+}
