@@ -21,7 +21,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
 use super::batching::{Options, Stage, Totals, send, transform};
-use super::producer::{CALL_TIMEOUT, Class, classify, retrying};
+use super::producer::{CALL_TIMEOUT, Class, abort, classify, or_exit, retrying};
 
 // ANCHOR: consumer_config
 /// The input side: a group member that never commits on its own.
@@ -83,7 +83,7 @@ impl ConsumerContext for Pipeline {
         };
         if let Err(error) = committed {
             tracing::warn!("on revoke: {error}; aborting the open transaction");
-            if let Err(error) = retrying(|| self.producer.abort_transaction(CALL_TIMEOUT)) {
+            if let Err(error) = abort(&self.producer) {
                 tracing::error!("on revoke: abort failed: {error}");
             }
         }
@@ -205,7 +205,7 @@ fn end_transaction(
         }
         Err(error) if classify(&error) == Class::Abort => {
             tracing::warn!("transaction aborted: {error}");
-            retrying(|| producer.abort_transaction(CALL_TIMEOUT))?;
+            abort(producer)?;
             rewind(consumer)?;
             totals.aborts += 1;
             on_stage(Stage::Aborted);
@@ -234,7 +234,12 @@ fn commit(
     for ((topic, partition), next) in &batch.next {
         offsets.add_partition_offset(topic, *partition, Offset::Offset(*next))?;
     }
-    retrying(|| producer.send_offsets_to_transaction(&offsets, group, CALL_TIMEOUT))?;
+    // librdkafka may not bound this call when a broker dies: see `or_exit`.
+    retrying(|| {
+        or_exit(CALL_TIMEOUT * 3, "send_offsets_to_transaction", || {
+            producer.send_offsets_to_transaction(&offsets, group, CALL_TIMEOUT)
+        })
+    })?;
     on_stage(Stage::OffsetsSent);
     retrying(|| producer.commit_transaction(CALL_TIMEOUT))
 }

@@ -1,12 +1,13 @@
 //! The transactional producer: its configuration, a bound on every
 //! transactional call, and what to do about each error such a call returns.
 
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
 use rdkafka::error::{KafkaError, KafkaResult};
-use rdkafka::producer::{BaseProducer, Producer};
+use rdkafka::producer::{BaseProducer, Producer, ProducerContext};
 
 /// The bound on every transactional call (init, send offsets, flush,
 /// commit, abort). A coordinator that does not answer becomes a retriable
@@ -96,3 +97,103 @@ pub fn retrying<T>(mut call: impl FnMut() -> KafkaResult<T>) -> KafkaResult<T> {
     }
 }
 // ANCHOR_END: retrying
+
+// ANCHOR: abort
+/// Aborts the open transaction. librdkafka's abort first drops the records
+/// still queued, then waits until the delivery report of every record of
+/// the transaction has been *served*. rust-rdkafka takes those reports as
+/// events, and a `BaseProducer` serves events only in `poll` — which nobody
+/// calls while `abort_transaction` blocks ("the event queue must be polled
+/// for delivery report events in a separate thread or prior to calling
+/// abort", `rdkafka_txnmgr.c`). So an abort right after `send` times out,
+/// however long it is given (test `abort_needs_its_delivery_reports_served`).
+/// Here each attempt is short and serves the reports first (rust-rdkafka's
+/// `flush` polls); a timed-out abort resumes where it stopped.
+pub fn abort<C: ProducerContext>(producer: &BaseProducer<C>) -> KafkaResult<()> {
+    let deadline = Instant::now() + CALL_TIMEOUT * 3;
+    loop {
+        // Its error does not matter: the records are being aborted.
+        let _ = producer.flush(Duration::from_millis(500));
+        match producer.abort_transaction(Duration::from_secs(2)) {
+            Err(error) if classify(&error) == Class::Retry && Instant::now() < deadline => {
+                tracing::warn!("abort not finished yet: {error}");
+            }
+            outcome => return outcome,
+        }
+    }
+}
+// ANCHOR_END: abort
+
+// ANCHOR: watchdog
+/// Runs a transactional call that librdkafka may not bound. With a broker
+/// gone, `send_offsets_to_transaction` can block past its timeout (test
+/// `send_offsets_to_transaction_outlives_its_timeout_when_a_broker_dies`),
+/// even for good: the timeout of its request to the group coordinator is
+/// never checked (librdkafka#5456), and a coordinator that vanished from
+/// the metadata is never looked up again (librdkafka#5511). A C call cannot
+/// be cancelled, only outlived: if `call` has not returned after `limit`,
+/// the process exits with an error. That is a crash like any other: the
+/// next instance with the same `transactional.id` aborts what this one left
+/// open (`init_transactions`), and the input is read again.
+pub fn or_exit<T>(limit: Duration, what: &str, call: impl FnOnce() -> T) -> T {
+    let what = what.to_string();
+    watch(limit, call, move || {
+        eprintln!(
+            "error: {what} did not return within {limit:?} (librdkafka#5456): \
+             exiting; start this instance again"
+        );
+        std::process::exit(1);
+    })
+}
+// ANCHOR_END: watchdog
+
+/// Calls `call`; runs `overdue` on another thread if `call` takes longer than `limit`.
+fn watch<T>(
+    limit: Duration,
+    call: impl FnOnce() -> T,
+    overdue: impl FnOnce() + Send + 'static,
+) -> T {
+    let (returned, watched) = mpsc::channel::<()>();
+    thread::spawn(move || {
+        // `returned` is dropped when `call` returns: Disconnected, not Timeout.
+        if let Err(RecvTimeoutError::Timeout) = watched.recv_timeout(limit) {
+            overdue();
+        }
+    });
+    let outcome = call();
+    drop(returned);
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    fn flag() -> (Arc<AtomicBool>, impl FnOnce() + Send + 'static) {
+        let raised = Arc::new(AtomicBool::new(false));
+        let setter = Arc::clone(&raised);
+        (raised, move || setter.store(true, Ordering::SeqCst))
+    }
+
+    #[test]
+    fn a_call_that_overstays_its_limit_is_reported() {
+        let (raised, overdue) = flag();
+        watch(
+            Duration::from_millis(50),
+            || thread::sleep(Duration::from_millis(300)),
+            overdue,
+        );
+        assert!(raised.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_call_that_returns_in_time_is_not() {
+        let (raised, overdue) = flag();
+        assert_eq!(watch(Duration::from_millis(100), || 7, overdue), 7);
+        thread::sleep(Duration::from_millis(300));
+        assert!(!raised.load(Ordering::SeqCst));
+    }
+}
