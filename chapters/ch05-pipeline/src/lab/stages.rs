@@ -411,12 +411,14 @@ pub async fn transform(cluster: &Cluster, args: TransformArgs) -> Result<()> {
     );
     let progress = {
         let consumer = Arc::clone(&consumer);
-        move || {
-            let t = consumer.context().totals();
-            format!(
+        // Never waits for the loop: a progress line that blocked would
+        // stall this async task, and with it the reaction to Ctrl-C.
+        move || match consumer.context().try_totals() {
+            Some(t) => format!(
                 "events={} late={} skipped={} dlq={} results={} transactions={} aborts={}",
                 t.events, t.late, t.skipped, t.dead_lettered, t.results, t.transactions, t.aborts
-            )
+            ),
+            None => "busy (ending a batch)".to_string(),
         }
     };
     let totals = run_stage("transform", stop, progress, move || {

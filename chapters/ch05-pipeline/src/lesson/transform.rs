@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use ch04_error_handling::lesson::dead_letter::dlq_headers;
 use ch04_transactions::lesson::batching::Stage;
-use ch04_transactions::lesson::producer::{CALL_TIMEOUT, Class, classify, retrying};
+use ch04_transactions::lesson::producer::{
+    CALL_TIMEOUT, Class, abort, classify, or_exit, retrying,
+};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
@@ -155,6 +157,16 @@ impl Transform {
 
     pub fn totals(&self) -> Totals {
         self.lock().totals
+    }
+
+    /// The totals, unless the loop holds the state right now (it does for
+    /// the whole of a commit): for progress lines, which must never wait.
+    pub fn try_totals(&self) -> Option<Totals> {
+        match self.state.try_lock() {
+            Ok(state) => Some(state.totals),
+            Err(std::sync::TryLockError::Poisoned(state)) => Some(state.into_inner().totals),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
     }
 }
 
@@ -450,9 +462,12 @@ impl Transform {
             let group = consumer.group_metadata().ok_or(KafkaError::Subscription(
                 "the consumer has no group.id".into(),
             ))?;
+            // librdkafka may not bound this call when a broker dies (四.4's `or_exit`).
             retrying(|| {
-                self.producer
-                    .send_offsets_to_transaction(offsets, &group, CALL_TIMEOUT)
+                or_exit(CALL_TIMEOUT * 3, "send_offsets_to_transaction", || {
+                    self.producer
+                        .send_offsets_to_transaction(offsets, &group, CALL_TIMEOUT)
+                })
             })?;
         }
         on_stage(Stage::OffsetsSent);
@@ -489,25 +504,6 @@ fn membership_lost(error: &KafkaError) -> bool {
                 | RDKafkaErrorCode::RebalanceInProgress
         )
     )
-}
-
-/// `abort_transaction`, serving delivery reports between attempts. The
-/// abort purges the queued results and flushes, but with the event API
-/// that rust-rdkafka uses librdkafka's flush does not serve the purged
-/// messages' reports ("the event queue must be polled for delivery report
-/// events … prior to calling abort", `rdkafka_txnmgr.c`): without the
-/// `flush` here (rust-rdkafka's, which polls) every attempt times out.
-fn abort(producer: &BaseProducer<Observed>) -> KafkaResult<()> {
-    let deadline = Instant::now() + CALL_TIMEOUT * 3;
-    loop {
-        let _ = producer.flush(Duration::from_millis(500));
-        match producer.abort_transaction(Duration::from_secs(2)) {
-            Err(error) if classify(&error) == Class::Retry && Instant::now() < deadline => {
-                tracing::warn!("abort not finished yet: {error}");
-            }
-            outcome => return outcome,
-        }
-    }
 }
 
 /// After an abort: seek every assigned partition back to its committed offset.
