@@ -249,7 +249,7 @@ fn commit(
 /// After an abort the output of the batch is gone (for `read_committed`
 /// readers), so its input must be read again: seek every assigned
 /// partition back to the group's committed offset.
-fn rewind(consumer: &BaseConsumer<Pipeline>) -> Result<()> {
+pub fn rewind<C: ConsumerContext>(consumer: &BaseConsumer<C>) -> Result<()> {
     let committed = consumer.committed(CALL_TIMEOUT)?;
     let mut positions = TopicPartitionList::new();
     for partition in committed.elements() {
