@@ -54,6 +54,7 @@ fn color_for(client: Option<Client>, index: usize) -> RGBColor {
         Some(Client::RustFuture | Client::RustFutureWindow) => COLORS[2],
         Some(Client::RustPermits) => COLORS[3],
         Some(Client::RustRecommended) => COLORS[4],
+        Some(Client::RustInstances) => COLORS[8],
         Some(Client::JavaPerf) => COLORS[5],
         Some(Client::KafkaGo) => COLORS[6],
         Some(Client::FranzGo) => COLORS[7],

@@ -125,6 +125,8 @@ enum Kind {
     Permits,
     /// ThreadedProducer with the page's recommended settings for the record size (added to --set)
     Recommended,
+    /// Two of `recommended`, each sending half of the records
+    Instances,
 }
 
 #[tokio::main]
@@ -160,6 +162,7 @@ async fn main() -> ExitCode {
                 Kind::FutureWindow => Client::RustFutureWindow,
                 Kind::Permits => Client::RustPermits,
                 Kind::Recommended => Client::RustRecommended,
+                Kind::Instances => Client::RustInstances,
             };
             by_hand(&brokers, client, topic, records, Work::Produce(settings)).await
         }

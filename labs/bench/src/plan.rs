@@ -205,6 +205,7 @@ pub fn plan(args: &PlanArgs) -> Plan {
         Client::RustFuture,
         Client::RustPermits,
         Client::RustRecommended,
+        Client::RustInstances,
     ];
     let base_only = vec![Client::RustBase];
     let sizes: &[usize] = match mode {
@@ -346,7 +347,7 @@ mod tests {
             ]
         );
         assert!(plan.trap && plan.warmup && plan.runs == 3);
-        assert_eq!(plan.total_runs(), 4 * (3 * 8 + 3 * 5));
+        assert_eq!(plan.total_runs(), 4 * (3 * 9 + 3 * 5));
     }
 
     #[test]

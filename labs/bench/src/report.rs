@@ -233,7 +233,13 @@ pub fn ratios(report: &BenchReport) -> Vec<Ratio> {
     // the other ways of driving our client against `BaseProducer`.
     let pairs = Client::PEERS
         .iter()
-        .flat_map(|peer| [(Client::RustBase, *peer), (Client::RustRecommended, *peer)])
+        .flat_map(|peer| {
+            [
+                (Client::RustBase, *peer),
+                (Client::RustRecommended, *peer),
+                (Client::RustInstances, *peer),
+            ]
+        })
         .chain(
             [
                 Client::RustThreaded,

@@ -42,6 +42,7 @@ fn a_tiny_matrix_runs_every_client_and_writes_tables_and_charts() {
         ("BaseProducer", "franz-go"),
         ("ThreadedProducer recommended", "kafka-go"),
         ("ThreadedProducer recommended", "franz-go"),
+        ("ThreadedProducer recommended x2", "franz-go"),
         ("ThreadedProducer", "BaseProducer"),
         ("FutureProducer", "BaseProducer"),
         ("ThreadedProducer permits", "BaseProducer"),

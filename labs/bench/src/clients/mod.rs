@@ -51,6 +51,11 @@ pub enum Client {
     /// `ThreadedProducer` with `small_records()` / `large_records()` (by
     /// record size); consuming, `BaseConsumer` with `fast_consumer()`
     RustRecommended,
+    /// [`Client::RustRecommended`]'s producer, [`INSTANCES`] of them in one
+    /// process, each sending its share to the same topic (each with its own
+    /// connections and librdkafka threads): the workaround for one
+    /// producer's ceiling that 附录 E measures
+    RustInstances,
     /// Kafka's `ProducerPerformance` / `ConsumerPerformance` (the Java client)
     JavaPerf,
     /// segmentio/kafka-go's `Writer` / `Reader`
@@ -59,26 +64,31 @@ pub enum Client {
     FranzGo,
 }
 
+/// Producers of a [`Client::RustInstances`] run: one per core of this machine.
+pub const INSTANCES: u64 = 2;
+
 impl Client {
     /// Every producing client, ours first.
-    pub const PRODUCERS: [Client; 8] = [
+    pub const PRODUCERS: [Client; 9] = [
         Client::RustBase,
         Client::RustThreaded,
         Client::RustFuture,
         Client::RustPermits,
         Client::RustRecommended,
+        Client::RustInstances,
         Client::JavaPerf,
         Client::KafkaGo,
         Client::FranzGo,
     ];
     /// Our producer types.
-    pub const OURS: [Client; 6] = [
+    pub const OURS: [Client; 7] = [
         Client::RustBase,
         Client::RustThreaded,
         Client::RustFuture,
         Client::RustFutureWindow,
         Client::RustPermits,
         Client::RustRecommended,
+        Client::RustInstances,
     ];
     /// The clients ours are compared with.
     pub const PEERS: [Client; 3] = [Client::JavaPerf, Client::KafkaGo, Client::FranzGo];
@@ -94,6 +104,7 @@ impl Client {
             (Client::RustPermits, _) => "ThreadedProducer permits",
             (Client::RustRecommended, Role::Produce) => "ThreadedProducer recommended",
             (Client::RustRecommended, Role::Consume) => "BaseConsumer recommended",
+            (Client::RustInstances, _) => "ThreadedProducer recommended x2",
             (Client::JavaPerf, _) => "Java",
             (Client::KafkaGo, _) => "kafka-go",
             (Client::FranzGo, _) => "franz-go",
@@ -113,7 +124,8 @@ impl Client {
                 Client::RustThreaded
                 | Client::RustFuture
                 | Client::RustFutureWindow
-                | Client::RustPermits,
+                | Client::RustPermits
+                | Client::RustInstances,
                 Role::Consume,
             ) => false,
             (Client::KafkaGo, Role::Produce) => producer.is_none_or(|p| !p.idempotence),
@@ -258,7 +270,8 @@ impl Programs {
             | Client::RustFuture
             | Client::RustFutureWindow
             | Client::RustPermits
-            | Client::RustRecommended => {
+            | Client::RustRecommended
+            | Client::RustInstances => {
                 let mut command = Command::new(&self.ours);
                 command.arg("child").arg(spec.to_json()?);
                 Ok(command)
