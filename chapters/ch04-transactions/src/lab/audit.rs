@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message;
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
@@ -45,6 +45,25 @@ pub fn read_to_end(
     isolation_level: &str,
     limit: Duration,
 ) -> Result<Vec<Seen>> {
+    let mut seen = Vec::new();
+    each_to_end(bootstrap, topic, isolation_level, limit, |message| {
+        seen.push(Seen {
+            partition: message.partition(),
+            offset: message.offset(),
+            payload: String::from_utf8_lossy(message.payload().unwrap_or_default()).into_owned(),
+        })
+    })?;
+    Ok(seen)
+}
+
+/// [`read_to_end`], handing every record to `each` instead of keeping it.
+pub fn each_to_end(
+    bootstrap: &str,
+    topic: &str,
+    isolation_level: &str,
+    limit: Duration,
+    mut each: impl FnMut(&BorrowedMessage<'_>),
+) -> Result<()> {
     let consumer: BaseConsumer<EndIsNotAnError> = isolation::reader(bootstrap, isolation_level)
         .set("enable.partition.eof", "true")
         .create_with_context(EndIsNotAnError)?;
@@ -63,32 +82,28 @@ pub fn read_to_end(
     }
     consumer.assign(&assignment)?;
     let mut at_end = BTreeSet::new();
-    let mut seen = Vec::new();
     let deadline = Instant::now() + limit;
     while at_end.len() < partitions.len() {
         if Instant::now() > deadline {
             bail!(
-                "reading {topic} ({isolation_level}): {} records, {} of {} partitions at their end after {limit:?}",
-                seen.len(),
+                "reading {topic} ({isolation_level}): {} of {} partitions at their end after {limit:?}",
                 at_end.len(),
                 partitions.len()
             );
         }
         match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(message)) => seen.push(Seen {
-                partition: message.partition(),
-                offset: message.offset(),
-                payload: String::from_utf8_lossy(message.payload().unwrap_or_default())
-                    .into_owned(),
-            }),
+            Some(Ok(message)) => {
+                at_end.remove(&message.partition());
+                each(&message);
+            }
             Some(Err(KafkaError::PartitionEOF(partition))) => {
                 at_end.insert(partition);
             }
-            Some(Err(error)) => return Err(error).context(format!("reading {topic}")),
+            Some(Err(error)) => return Err(error).with_context(|| format!("reading {topic}")),
             None => {}
         }
     }
-    Ok(seen)
+    Ok(())
 }
 
 /// Writes `payloads` to `topic` (keys `k-<i>`, spread over the partitions)

@@ -7,15 +7,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use ch04_error_handling::lesson::dead_letter::{dlq_headers, header};
-use ch04_transactions::lab::audit::EndIsNotAnError;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
+use ch04_transactions::lab::audit::each_to_end;
 use rdkafka::message::{BorrowedMessage, Message};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::lesson::events;
@@ -100,52 +97,9 @@ pub fn read_topic(
     bootstrap: &str,
     topic: &str,
     limit: Duration,
-    mut each: impl FnMut(&BorrowedMessage<'_>),
+    each: impl FnMut(&BorrowedMessage<'_>),
 ) -> Result<()> {
-    let consumer: BaseConsumer<EndIsNotAnError> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "ch05-audit")
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        .set("enable.partition.eof", "true")
-        .create_with_context(EndIsNotAnError)?;
-    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
-    let partitions: Vec<i32> = metadata
-        .topics()
-        .first()
-        .map(|t| t.partitions().iter().map(|p| p.id()).collect())
-        .unwrap_or_default();
-    if partitions.is_empty() {
-        bail!("{topic} has no partitions (does it exist?)");
-    }
-    let mut assignment = TopicPartitionList::new();
-    for partition in &partitions {
-        assignment.add_partition_offset(topic, *partition, Offset::Beginning)?;
-    }
-    consumer.assign(&assignment)?;
-    let mut at_end = std::collections::BTreeSet::new();
-    let deadline = Instant::now() + limit;
-    while at_end.len() < partitions.len() {
-        if Instant::now() > deadline {
-            bail!(
-                "reading {topic}: {} of {} partitions at their end after {limit:?}",
-                at_end.len(),
-                partitions.len()
-            );
-        }
-        match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(message)) => {
-                at_end.remove(&message.partition());
-                each(&message);
-            }
-            Some(Err(KafkaError::PartitionEOF(partition))) => {
-                at_end.insert(partition);
-            }
-            Some(Err(error)) => return Err(error).with_context(|| format!("reading {topic}")),
-            None => {}
-        }
-    }
-    Ok(())
+    each_to_end(bootstrap, topic, "read_committed", limit, each)
 }
 
 /// Opens the database read-only (the sink may still be writing).
