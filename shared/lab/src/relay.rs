@@ -8,6 +8,13 @@
 //! Kafka frames, hold answers back, or close connections on purpose).
 //! [`Relay::cut`] closes every relayed connection and stops listening — to
 //! the client, all brokers are gone — and [`Relay::restore`] listens again.
+//!
+//! A relay on a fixed port also *reserves* it for its whole life (an
+//! exclusive lock on a file named after the address): while it is cut, the
+//! port is free, and without the reservation another lab's relay — another
+//! test binary, run at the same time by `cargo xtask test` — could bind it,
+//! and the first lab's clients would reconnect through the wrong relay
+//! (四.3's outage test once saw its commit succeed "through the cut link").
 
 use std::future::Future;
 use std::io;
@@ -46,6 +53,38 @@ pub struct Relay {
     bound: Vec<SocketAddr>,
     up: CancellationToken,
     accept: Vec<JoinHandle<()>>,
+    /// The lock that reserves a fixed port while this relay lives.
+    _reservation: Option<std::fs::File>,
+}
+
+/// Locks the file that stands for `listen`'s port, or fails with
+/// `AddrInUse` if another relay (in any process) holds it; `None` for
+/// port 0 (a port of the system's choosing is never shared).
+fn reserve(listen: &str) -> io::Result<Option<std::fs::File>> {
+    if listen.ends_with(":0") {
+        return Ok(None);
+    }
+    let name: String = listen
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let path = std::env::temp_dir().join(format!("tutorial-relay-{name}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            format!(
+                "{listen} is reserved by another relay ({} is locked)",
+                path.display()
+            ),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
 }
 
 impl Relay {
@@ -82,6 +121,7 @@ impl Relay {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let handler: Handler = Arc::new(move |c| Box::pin(handler(c)) as BoxFuture);
+        let reservation = reserve(listen)?;
         let mut relay = Relay {
             listen: listen.to_string(),
             upstream: upstream.to_string(),
@@ -90,6 +130,7 @@ impl Relay {
             bound: Vec::new(),
             up: CancellationToken::new(),
             accept: Vec::new(),
+            _reservation: reservation,
         };
         relay.restore().await?;
         Ok(relay)
@@ -373,5 +414,24 @@ mod tests {
         let relay = start_when_free(Duration::from_secs(10), || Relay::start(&listen, &echo)).await;
         release.await.unwrap();
         assert!(relay.is_ok(), "{:?}", relay.err());
+    }
+
+    #[tokio::test]
+    async fn a_cut_relay_keeps_its_port_from_other_relays_until_it_is_dropped() {
+        let (echo, _server) = echo_server().await;
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut first = Relay::start(&listen, &echo).await.unwrap();
+        first.cut_and_wait().await;
+        // The port is free, but reserved: another relay may not take it…
+        let second = Relay::start(&listen, &echo).await;
+        assert_eq!(
+            second.err().map(|e| e.kind()),
+            Some(io::ErrorKind::AddrInUse)
+        );
+        // …and the first one gets it back.
+        first.restore().await.unwrap();
+        drop(first);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(Relay::start(&listen, &echo).await.is_ok());
     }
 }
