@@ -25,6 +25,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use std::time::Duration;
 
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -54,13 +56,13 @@ pub struct Relay {
     up: CancellationToken,
     accept: Vec<JoinHandle<()>>,
     /// The lock that reserves a fixed port while this relay lives.
-    _reservation: Option<std::fs::File>,
+    _reservation: Option<Flock<std::fs::File>>,
 }
 
 /// Locks the file that stands for `listen`'s port, or fails with
 /// `AddrInUse` if another relay (in any process) holds it; `None` for
 /// port 0 (a port of the system's choosing is never shared).
-fn reserve(listen: &str) -> io::Result<Option<std::fs::File>> {
+fn reserve(listen: &str) -> io::Result<Option<Flock<std::fs::File>>> {
     if listen.ends_with(":0") {
         return Ok(None);
     }
@@ -74,16 +76,16 @@ fn reserve(listen: &str) -> io::Result<Option<std::fs::File>> {
         .truncate(false)
         .write(true)
         .open(&path)?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Err(io::Error::new(
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(lock) => Ok(Some(lock)),
+        Err((_, Errno::EWOULDBLOCK)) => Err(io::Error::new(
             io::ErrorKind::AddrInUse,
             format!(
                 "{listen} is reserved by another relay ({} is locked)",
                 path.display()
             ),
         )),
-        Err(std::fs::TryLockError::Error(e)) => Err(e),
+        Err((_, errno)) => Err(io::Error::from(errno)),
     }
 }
 
