@@ -5,8 +5,7 @@
 //! once without Kafka transactions on this side.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -16,7 +15,14 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use rusqlite::{Connection, ErrorCode, params};
+use rusqlite::{Connection, params};
+
+mod error;
+mod options;
+
+pub use error::SinkError;
+use error::classify;
+pub use options::{Options, Totals};
 
 use super::ingest::now_ms;
 use super::observe::Observed;
@@ -42,38 +48,6 @@ CREATE TABLE IF NOT EXISTS window_latency (
     PRIMARY KEY (window_end, source_partition)) WITHOUT ROWID;
 ";
 // ANCHOR_END: schema
-
-/// Why the database could not be used. Each names the file.
-#[derive(Debug, thiserror::Error)]
-pub enum SinkError {
-    #[error(
-        "the database {path} is locked by another connection (still busy after {waited:?}); \
-         close whatever holds it (an sqlite3 shell in a transaction?) and run again. \
-         Nothing was written and no offset moved."
-    )]
-    Locked { path: PathBuf, waited: Duration },
-    #[error(
-        "cannot write the database {path}: {source}. Check that the file and its directory are \
-         writable. Nothing was written and no offset moved."
-    )]
-    Write {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
-}
-
-fn classify(path: &Path, waited: Duration, source: rusqlite::Error) -> SinkError {
-    match source.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => SinkError::Locked {
-            path: path.into(),
-            waited,
-        },
-        _ => SinkError::Write {
-            path: path.into(),
-            source,
-        },
-    }
-}
 
 // ANCHOR: open
 /// Opens (or creates) the database. WAL lets readers (the runner, the
@@ -219,33 +193,6 @@ pub fn write_batch(
     tx.commit().map_err(fail)
 }
 // ANCHOR_END: write
-
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub topic: String,
-    pub path: PathBuf,
-    /// Also write the ledger of counted event ids.
-    pub ledger: bool,
-    /// Exactly-once (offsets in the database) or at-least-once (offsets
-    /// committed to the consumer group after the database write).
-    pub offsets_in_db: bool,
-    pub max_batch: usize,
-    pub batch_time: Duration,
-    /// How long a write waits for a lock another connection holds.
-    pub busy: Duration,
-    /// Set while every assigned partition is read to its end and nothing
-    /// waits to be written; cleared by the next record.
-    pub caught_up: Arc<AtomicBool>,
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Totals {
-    pub results: u64,
-    pub batches: u64,
-    /// Time spent ending batches (database transaction, and at-least-once's
-    /// offset commit).
-    pub commit_time: Duration,
-}
 
 // ANCHOR: run
 /// Reads results, writes them in batches (`max_batch` records or
