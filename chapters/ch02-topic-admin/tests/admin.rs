@@ -186,6 +186,16 @@ async fn the_partition_count_cannot_shrink() {
     let admin = admin_client(bootstrap).unwrap();
     let spec = spec(3, 1, &[]);
     create_topic(&admin, &spec, 1).await.unwrap();
+    // CreateTopics answers before every broker's metadata knows the topic
+    // (a metadata query right after it once got UnknownTopicOrPartition in CI).
+    tutorial_support::topics::wait_for_leaders(
+        admin.inner(),
+        &spec.name,
+        Some(3),
+        std::time::Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
     let text = grow_partitions(&admin, &spec.name, 2)
         .await
         .unwrap_err()
