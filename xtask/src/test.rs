@@ -244,6 +244,7 @@ fn test_phase(
     );
     let mut counts = Counts::default();
     let mut failed_tests = Vec::new();
+    let mut panics = Vec::new();
     let mut failed_binaries = Vec::new();
     runner::run(
         binaries,
@@ -274,6 +275,9 @@ fn test_phase(
                     named = true;
                 }
             }
+            if !finished.success {
+                panics.extend(panic_digests(&finished.output));
+            }
             if !finished.success && !named {
                 failed_binaries.push(finished.binary.label.clone());
             }
@@ -289,6 +293,9 @@ fn test_phase(
             failed_binaries.join(", ")
         ));
     }
+    // The summary is what a CI page shows first: say where each failure
+    // panicked and why, not only its name.
+    note.extend(panics);
     Phase {
         name,
         ok: note.is_empty() && counts.failed == 0,
@@ -365,6 +372,42 @@ fn quickstart_phase(bootstrap: &str) -> Phase {
         elapsed: started.elapsed(),
         note: note.trim_start().to_string(),
     }
+}
+
+/// One line per panic in a test binary's output: the thread (the test's
+/// name), where it panicked and the first lines of its message, e.g.
+/// `coordinator_down: panicked at tests/a.rs:9:5: leaders did not move`.
+fn panic_digests(output: &str) -> Vec<String> {
+    let lines: Vec<&str> = output.lines().collect();
+    let mut digests = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some((thread, place)) = line.split_once(" panicked at ") else {
+            continue;
+        };
+        let name = thread
+            .trim_start_matches("thread '")
+            .split('\'')
+            .next()
+            .unwrap_or(thread);
+        let message: Vec<&str> = lines[i + 1..]
+            .iter()
+            .take_while(|l| {
+                !l.is_empty() && !l.starts_with("note: ") && !l.starts_with("stack backtrace:")
+            })
+            .take(4)
+            .map(|l| l.trim())
+            .collect();
+        let mut digest = format!(
+            "{name}: panicked at {} {}",
+            place.trim_end_matches(':'),
+            message.join(" / ")
+        );
+        if digest.chars().count() > 400 {
+            digest = digest.chars().take(400).collect::<String>() + " …";
+        }
+        digests.push(digest);
+    }
+    digests
 }
 
 /// Parses `test result: ok. 7 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; ...`.
@@ -560,6 +603,23 @@ mod tests {
             visit(&paths::workspace().join(dir), &mut wrong);
         }
         assert!(wrong.is_empty(), "rename these: {wrong:?}");
+    }
+
+    #[test]
+    fn a_panic_is_summed_up_as_the_test_where_and_why() {
+        let output = "running 1 test\n\
+            test a_test ... FAILED\n\n\
+            ---- a_test stdout ----\n\
+            thread 'a_test' (20990) panicked at tests/cadence.rs:157:5:\n\
+            assertion `left == right` failed\n  left: 1\n right: 0\n\
+            note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(
+            panic_digests(output),
+            [
+                "a_test: panicked at tests/cadence.rs:157:5 assertion `left == right` failed / left: 1 / right: 0"
+            ]
+        );
+        assert!(panic_digests("test result: ok. 1 passed").is_empty());
     }
 
     #[test]

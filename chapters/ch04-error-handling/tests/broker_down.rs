@@ -180,8 +180,13 @@ async fn a_bounded_shutdown_returns_in_time_and_uncommitted_work_is_delivered_ag
     let took = started.elapsed();
     println!("close_within(2 s) returned after {took:.1?}: {closed:?}");
     assert!(took < Duration::from_secs(4), "bounded: {took:?}");
+    // Usually `GaveUp`: librdkafka has noticed the cut, so the commit waits
+    // for a coordinator. If the commit request was already on its way down
+    // the dying connection, its retries fail too (`_TRANSPORT`,
+    // rd_kafka_handle_OffsetCommit) and it ends as `CommitFailed` within
+    // the limit. Either way nothing was confirmed.
     assert!(
-        matches!(closed, Closed::GaveUp { .. }),
+        matches!(closed, Closed::GaveUp { .. } | Closed::CommitFailed(_)),
         "no coordinator: the commit cannot be confirmed, got {closed:?}"
     );
     // The link stays cut for the old member (its commit never gets through);

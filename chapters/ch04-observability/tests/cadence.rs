@@ -154,5 +154,9 @@ async fn a_future_producer_polls_for_itself_a_base_producer_does_not() {
     .await
     .unwrap();
     assert!(base.context().callbacks() >= INTERVALS / 2);
-    assert_eq!(future.in_flight_count(), 0);
+    // Not `assert_eq!(future.in_flight_count(), 0)`: that count
+    // (rd_kafka_outq_len, rdkafka.c) includes events waiting on the main
+    // queue, so a statistics event the polling thread has not served yet
+    // makes it 1 (it did once in CI).
+    drop(future);
 }

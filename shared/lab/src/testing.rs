@@ -109,13 +109,29 @@ pub fn test_cluster() -> Cluster {
     }
 }
 
-/// [`test_cluster`], and at least `needed` brokers in it.
+/// [`test_cluster`], and at least `needed` brokers in it. A broker that a
+/// test before this one killed and restarted takes some seconds to register
+/// again (the JVM starts, the controller unfences it), so when the local
+/// cluster (`cargo xtask kafka up --nodes N`) has enough nodes, a cluster
+/// short of brokers gets 60 s before the test fails.
 pub fn test_cluster_with_brokers(needed: usize) -> Cluster {
-    let cluster = test_cluster();
-    if let Err(error) = cluster.require_brokers(needed) {
-        panic!("{error}");
+    let local_nodes = crate::nodes().map(|n| n.len()).unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut waited = false;
+    loop {
+        let cluster = test_cluster();
+        match cluster.require_brokers(needed) {
+            Ok(()) => return cluster,
+            Err(error) if local_nodes < needed || Instant::now() >= deadline => panic!("{error}"),
+            Err(error) => {
+                if !waited {
+                    eprintln!("{error}\nwaiting up to 60 s: a broker may be restarting");
+                    waited = true;
+                }
+                thread::sleep(Duration::from_secs(1));
+            }
+        }
     }
-    cluster
 }
 
 pub use tutorial_support::topics::unique_name;
