@@ -81,7 +81,7 @@ fn step(name: &str, mut command: Command) -> Result<()> {
 }
 
 /// Every directory with a `go.mod` one level inside a chapter or a lab
-/// (`chapters/ch02-balancers/go`, `labs/bench/franz`, ...).
+/// (`chapters/ch02-balancers/go`, `labs/bench/go`, ...).
 pub fn go_modules() -> Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for top in ["chapters", "labs"] {
@@ -103,7 +103,8 @@ pub fn go_modules() -> Result<Vec<PathBuf>> {
 }
 
 /// The newest `go` directive among the project's modules: the Go a
-/// machine needs (franz-go's module asks for 1.26, kafka-go's for 1.23).
+/// machine needs (the bench's module asks for 1.26 for franz-go, the
+/// chapters' kafka-go modules for 1.23).
 pub fn go_minimum() -> Result<(u32, u32)> {
     let mut newest = (0, 0);
     for dir in go_modules()? {

@@ -14,16 +14,28 @@ pub const INSTALL_GO: &str =
 /// The first run compiles kafka-go; later runs come from Go's build cache.
 pub const FIRST_BUILD_LIMIT: Duration = Duration::from_secs(300);
 
-/// A Go module directory.
+/// A Go module directory, and the main package in it that [`GoProgram::build`]
+/// builds (`.` unless told otherwise).
 #[derive(Debug, Clone)]
 pub struct GoProgram {
     dir: PathBuf,
+    package: String,
 }
 
 impl GoProgram {
     /// The module in `dir`, e.g. `concat!(env!("CARGO_MANIFEST_DIR"), "/go")`.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: dir.into(),
+            package: ".".into(),
+        }
+    }
+
+    /// The main package to build, relative to the module (`./franz`), for a
+    /// module with several programs.
+    pub fn with_package(mut self, package: &str) -> Self {
+        self.package = package.into();
+        self
     }
 
     pub fn dir(&self) -> &Path {
@@ -46,7 +58,7 @@ impl GoProgram {
         run_bounded_async(command, limit, &what, INSTALL_GO).await
     }
 
-    /// `go build -o OUTPUT .`, so repeated runs (benchmarks) pay no compile
+    /// `go build -o OUTPUT PACKAGE`, so repeated runs (benchmarks) pay no compile
     /// time; returns the binary's path.
     pub fn build(&self, output: &Path) -> Result<PathBuf, RunError> {
         if let Some(parent) = output.parent() {
@@ -60,7 +72,7 @@ impl GoProgram {
             .arg("build")
             .arg("-o")
             .arg(output)
-            .arg(".")
+            .arg(&self.package)
             .current_dir(&self.dir);
         let what = format!("go build in {}", self.dir.display());
         let built = run_bounded(command, FIRST_BUILD_LIMIT, &what, INSTALL_GO)?;

@@ -1,9 +1,11 @@
-//! The Go peers: kafka-go (`labs/bench/go`) and franz-go
-//! (`labs/bench/franz`), each a Go module with one program, built once per
-//! bench (so no run pays for compilation) and given the same [`RunSpec`]
-//! JSON as our child. Each program maps the librdkafka-named settings onto
-//! its own client's options itself (`writerSettings` / `producerSettings`
-//! in its `main.go`); `describe` prints that mapping without connecting.
+//! The Go peers: kafka-go (`labs/bench/go/kafkago`) and franz-go
+//! (`labs/bench/go/franz`), two programs of one Go module (`labs/bench/go`,
+//! their shared spec and result types in its package `peer`), built once
+//! per bench (so no run pays for compilation) and given the same
+//! [`RunSpec`] JSON as our child. Each program maps the librdkafka-named
+//! settings onto its own client's options itself (`writerSettings` /
+//! `producerSettings` in its `main.go`); `describe` prints that mapping
+//! without connecting.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,8 +19,8 @@ use super::{Client, RunSpec};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GoPeer {
     pub client: Client,
-    /// The module directory, relative to this crate.
-    module: &'static str,
+    /// The program's main package in the `go` module.
+    package: &'static str,
     binary: &'static str,
     /// The Go module path of the client library, as go.mod names it.
     library: &'static str,
@@ -27,7 +29,7 @@ pub struct GoPeer {
 /// segmentio/kafka-go's `Writer` / `Reader`.
 pub const KAFKA_GO: GoPeer = GoPeer {
     client: Client::KafkaGo,
-    module: "go",
+    package: "./kafkago",
     binary: "kafka-go-bench",
     library: "github.com/segmentio/kafka-go",
 };
@@ -35,7 +37,7 @@ pub const KAFKA_GO: GoPeer = GoPeer {
 /// twmb/franz-go's `kgo.Client`.
 pub const FRANZ_GO: GoPeer = GoPeer {
     client: Client::FranzGo,
-    module: "franz",
+    package: "./franz",
     binary: "franz-go-bench",
     library: "github.com/twmb/franz-go",
 };
@@ -48,9 +50,9 @@ impl GoPeer {
             .find(|p| p.client == client)
     }
 
-    /// The Go module of the program.
+    /// The Go module and the program's package in it.
     pub fn program(self) -> GoProgram {
-        GoProgram::new(Path::new(env!("CARGO_MANIFEST_DIR")).join(self.module))
+        GoProgram::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("go")).with_package(self.package)
     }
 
     /// Where the bench builds the program.

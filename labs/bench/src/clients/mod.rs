@@ -2,8 +2,8 @@
 //!
 //! Every run is one child process: ours (this crate's binary, `bench-lab
 //! child '<RunSpec JSON>'`, which calls the chapter's lesson functions),
-//! kafka-go or franz-go (the Go programs in `labs/bench/go` and
-//! `labs/bench/franz`, given the same JSON), or Kafka's own Java perf tools
+//! kafka-go or franz-go (the Go programs `labs/bench/go/kafkago` and
+//! `labs/bench/go/franz`, given the same JSON), or Kafka's own Java perf tools
 //! (which take flags, built in [`java`]). Each child answers with a
 //! [`RunResult`]: ours and the Go peers print it as a `RESULT {json}` line,
 //! the Java tools' summaries are parsed.

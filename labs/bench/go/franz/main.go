@@ -1,20 +1,16 @@
 // The franz-go side of the benchmark lab (labs/bench, 附录 E 基准测试实验室).
 //
-// Like the kafka-go program next door (../go), the Rust bench runs this
-// program as a child process with one argument: the run's spec as JSON — the
-// same RunSpec our own client gets (labs/bench/src/clients/mod.rs) — and reads
-// the one `RESULT {json}` line it prints at the end. The librdkafka-named
-// settings are mapped onto franz-go's options here (producerOpts,
-// consumerOpts); `describe SPEC` prints that mapping as JSON without
-// connecting.
+// Like the kafka-go program next door (../kafkago), the Rust bench runs
+// this program as a child process with one argument: the run's spec as JSON
+// — the same RunSpec our own client gets — and reads the one `RESULT {json}`
+// line it prints at the end (both in package peer). The librdkafka-named
+// settings are mapped onto franz-go's options here (producerFor, options);
+// `describe SPEC` prints that mapping as JSON without connecting.
 //
 //	produce  Client.Produce with a promise per record (asynchronous, like
 //	         librdkafka's send + delivery report); latency = Produce → promise
 //	consume  a consumer group (auto-commit every 5 s, franz-go's default and
 //	         librdkafka's), PollFetches in a loop
-//
-// It is a module of its own because franz-go needs a newer Go than the
-// kafka-go module declares.
 package main
 
 import (
@@ -22,111 +18,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"example.com/bench-peers/peer"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// result is what the bench reads back (RunResult in clients/mod.rs).
-type result struct {
-	Records int64    `json:"records"`
-	Bytes   int64    `json:"bytes"`
-	Seconds float64  `json:"seconds"`
-	P50Ms   *float64 `json:"p50_ms,omitempty"`
-	P99Ms   *float64 `json:"p99_ms,omitempty"`
-	P999Ms  *float64 `json:"p999_ms,omitempty"`
-	Errors  int64    `json:"errors"`
-}
-
-// runSpec is the JSON the bench passes (RunSpec in clients/mod.rs).
-type runSpec struct {
-	Client    string `json:"client"`
-	Bootstrap string `json:"bootstrap"`
-	Topic     string `json:"topic"`
-	Records   int64  `json:"records"`
-	Work      work   `json:"work"`
-}
-
-// work holds the fields of RunSpec's kinds of work (Work in clients/mod.rs)
-// that this program runs, told apart by Role.
-type work struct {
-	Role string `json:"role"` // produce or consume
-	// produce
-	RecordSize       int    `json:"record_size"`
-	LingerMs         *int64 `json:"linger_ms"`
-	BatchSize        int64  `json:"batch_size"`
-	BatchNumMessages int64  `json:"batch_num_messages"`
-	Compression      string `json:"compression"`
-	Acks             string `json:"acks"`
-	Idempotence      bool   `json:"idempotence"`
-	Rate             int64  `json:"rate"`
-	// consume
-	Group          string `json:"group"`
-	FetchMinBytes  int32  `json:"fetch_min_bytes"`
-	FetchWaitMaxMs int64  `json:"fetch_wait_max_ms"`
-}
-
 func main() {
-	args := os.Args[1:]
-	describe := len(args) == 2 && args[0] == "describe"
-	if describe {
-		args = args[1:]
-	}
-	if len(args) != 1 {
-		fail("usage: franz-go-bench [describe] '<RunSpec JSON>'")
-	}
-	var spec runSpec
-	if err := json.Unmarshal([]byte(args[0]), &spec); err != nil {
-		fail(fmt.Sprintf("not a run spec (%v): %s", err, args[0]))
-	}
-	var err error
-	switch {
-	case describe:
-		err = describeSpec(spec)
-	case spec.Work.Role == "produce":
-		err = produce(spec)
-	case spec.Work.Role == "consume":
-		err = consume(spec)
-	default:
-		err = fmt.Errorf("unknown role %q: this program runs produce or consume", spec.Work.Role)
-	}
-	if err != nil {
-		fail(err.Error())
-	}
-}
-
-func fail(message string) {
-	fmt.Fprintln(os.Stderr, "error:", message)
-	os.Exit(1)
-}
-
-// payload is what Kafka's ProducerPerformance sends: one random string of
-// upper-case letters, the same for every record.
-func payload(size int) []byte {
-	bytes := make([]byte, size)
-	for i := range bytes {
-		bytes[i] = byte('A' + rand.Intn(26))
-	}
-	return bytes
-}
-
-func percentile(sorted []float64, q float64) *float64 {
-	if len(sorted) == 0 {
-		return nil
-	}
-	value := sorted[int(q*float64(len(sorted)-1))]
-	return &value
-}
-
-func printResult(r result) {
-	line, _ := json.Marshal(r)
-	fmt.Printf("RESULT %s\n", line)
+	peer.Main("franz-go-bench", describeSpec, map[string]func(peer.RunSpec) error{"produce": produce, "consume": consume})
 }
 
 // ANCHOR: producer_settings
@@ -150,7 +53,7 @@ type producerSettings struct {
 
 const maxBuffered = 100000
 
-func producerFor(w work) (producerSettings, error) {
+func producerFor(w peer.Work) (producerSettings, error) {
 	switch w.Acks {
 	case "all", "-1", "1", "0":
 	default:
@@ -221,7 +124,7 @@ func codec(name string) kgo.CompressionCodec {
 }
 
 // describeSpec prints the franz-go settings a spec maps to, without connecting.
-func describeSpec(spec runSpec) error {
+func describeSpec(spec peer.RunSpec) error {
 	described := map[string]any{"role": spec.Work.Role}
 	switch spec.Work.Role {
 	case "produce":
@@ -238,7 +141,7 @@ func describeSpec(spec runSpec) error {
 		described["max_buffered_records"] = s.Buffered
 	case "consume":
 		described["fetch_min_bytes"] = spec.Work.FetchMinBytes
-		described["fetch_max_wait"] = fetchMaxWait(spec.Work).String()
+		described["fetch_max_wait"] = spec.Work.MaxWait().String()
 	default:
 		return fmt.Errorf("unknown role %q", spec.Work.Role)
 	}
@@ -250,7 +153,7 @@ func describeSpec(spec runSpec) error {
 	return nil
 }
 
-func produce(spec runSpec) error {
+func produce(spec peer.RunSpec) error {
 	settings, err := producerFor(spec.Work)
 	if err != nil {
 		return err
@@ -273,7 +176,7 @@ func produce(spec runSpec) error {
 		return fmt.Errorf("no broker answers at %s: %w", spec.Bootstrap, err)
 	}
 	records, size, rate := spec.Records, spec.Work.RecordSize, spec.Work.Rate
-	value := payload(size)
+	value := peer.Payload(size)
 	latencies := make([]float64, 0, records)
 	var mu sync.Mutex
 	var failed atomic.Int64
@@ -308,25 +211,11 @@ func produce(spec runSpec) error {
 	if n := failed.Load(); n > 0 {
 		fmt.Fprintf(os.Stderr, "%d records failed; last error: %v\n", n, lastError.Load())
 	}
-	sort.Float64s(latencies)
-	printResult(result{
-		Records: records - failed.Load(),
-		Bytes:   (records - failed.Load()) * int64(size),
-		Seconds: elapsed.Seconds(),
-		P50Ms:   percentile(latencies, 0.50),
-		P99Ms:   percentile(latencies, 0.99),
-		P999Ms:  percentile(latencies, 0.999),
-		Errors:  failed.Load(),
-	})
+	peer.Print(peer.Produced(records, failed.Load(), size, elapsed, latencies))
 	return nil
 }
 
-// fetchMaxWait is fetch.wait.max.ms as FetchMaxWait.
-func fetchMaxWait(w work) time.Duration {
-	return time.Duration(w.FetchWaitMaxMs) * time.Millisecond
-}
-
-func consume(spec runSpec) error {
+func consume(spec peer.RunSpec) error {
 	if spec.Work.Group == "" {
 		return errors.New("a consume spec needs a group")
 	}
@@ -337,7 +226,7 @@ func consume(spec runSpec) error {
 		kgo.ConsumeTopics(spec.Topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMinBytes(spec.Work.FetchMinBytes), // fetch.min.bytes
-		kgo.FetchMaxWait(fetchMaxWait(spec.Work)),  // fetch.wait.max.ms
+		kgo.FetchMaxWait(spec.Work.MaxWait()),      // fetch.wait.max.ms
 	)
 	// ANCHOR_END: consumer
 	if err != nil {
@@ -362,6 +251,6 @@ func consume(spec runSpec) error {
 		})
 	}
 	elapsed := time.Since(first)
-	printResult(result{Records: count, Bytes: bytes, Seconds: elapsed.Seconds()})
+	peer.Print(peer.Result{Records: count, Bytes: bytes, Seconds: elapsed.Seconds()})
 	return nil
 }

@@ -3,8 +3,9 @@
 // The Rust bench runs this program as a child process, one run at a time,
 // with one argument: the run's spec as JSON — the same RunSpec our own
 // client gets (labs/bench/src/clients/mod.rs) — and reads the one
-// `RESULT {json}` line it prints at the end. The librdkafka-named settings
-// are mapped onto kafka-go's fields here (writerSettings, readerSettings);
+// `RESULT {json}` line it prints at the end (both in package peer, shared
+// with the franz-go program next door, ../franz). The librdkafka-named settings
+// are mapped onto kafka-go's fields here (writerFor, readerMaxWait);
 // `describe SPEC` prints that mapping as JSON without connecting.
 //
 //	produce     Writer{Async: true} with RequiredAcks, BatchSize, BatchBytes,
@@ -20,100 +21,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand"
-	"os"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"example.com/bench-peers/peer"
 	"github.com/segmentio/kafka-go"
 )
 
-// result is what the bench reads back (RunResult in clients/mod.rs).
-type result struct {
-	Records int64    `json:"records"`
-	Bytes   int64    `json:"bytes"`
-	Seconds float64  `json:"seconds"`
-	P50Ms   *float64 `json:"p50_ms,omitempty"`
-	P99Ms   *float64 `json:"p99_ms,omitempty"`
-	P999Ms  *float64 `json:"p999_ms,omitempty"`
-	Errors  int64    `json:"errors"`
-}
-
-// runSpec is the JSON the bench passes (RunSpec in clients/mod.rs).
-type runSpec struct {
-	Client    string `json:"client"`
-	Bootstrap string `json:"bootstrap"`
-	Topic     string `json:"topic"`
-	Records   int64  `json:"records"`
-	Work      work   `json:"work"`
-}
-
-// work holds the fields of RunSpec's three kinds of work (Work in
-// clients/mod.rs), told apart by Role.
-type work struct {
-	Role string `json:"role"` // produce, consume or sync_sends
-	// produce
-	RecordSize       int    `json:"record_size"`
-	LingerMs         *int64 `json:"linger_ms"` // sync_sends: null = kafka-go's default BatchTimeout
-	BatchSize        int64  `json:"batch_size"`
-	BatchNumMessages int64  `json:"batch_num_messages"`
-	Compression      string `json:"compression"`
-	Acks             string `json:"acks"`
-	Idempotence      bool   `json:"idempotence"`
-	Rate             int64  `json:"rate"`
-	// consume
-	Group          string `json:"group"`
-	FetchMinBytes  int    `json:"fetch_min_bytes"`
-	FetchWaitMaxMs int64  `json:"fetch_wait_max_ms"`
-}
-
 func main() {
-	args := os.Args[1:]
-	describe := len(args) == 2 && args[0] == "describe"
-	if describe {
-		args = args[1:]
-	}
-	if len(args) != 1 {
-		fail("usage: kafka-go-bench [describe] '<RunSpec JSON>'")
-	}
-	var spec runSpec
-	if err := json.Unmarshal([]byte(args[0]), &spec); err != nil {
-		fail(fmt.Sprintf("not a run spec (%v): %s", err, args[0]))
-	}
-	var err error
-	switch {
-	case describe:
-		err = describeSpec(spec)
-	case spec.Work.Role == "produce":
-		err = produce(spec)
-	case spec.Work.Role == "consume":
-		err = consume(spec)
-	case spec.Work.Role == "sync_sends":
-		err = syncSends(spec)
-	default:
-		err = fmt.Errorf("unknown role %q: use produce, consume or sync_sends", spec.Work.Role)
-	}
-	if err != nil {
-		fail(err.Error())
-	}
-}
-
-func fail(message string) {
-	fmt.Fprintln(os.Stderr, "error:", message)
-	os.Exit(1)
-}
-
-// payload is what Kafka's ProducerPerformance sends: one random string of
-// upper-case letters, the same for every record.
-func payload(size int) []byte {
-	bytes := make([]byte, size)
-	for i := range bytes {
-		bytes[i] = byte('A' + rand.Intn(26))
-	}
-	return bytes
+	peer.Main("kafka-go-bench", describeSpec, map[string]func(peer.RunSpec) error{"produce": produce, "consume": consume, "sync_sends": syncSends})
 }
 
 func acks(value string) (kafka.RequiredAcks, error) {
@@ -144,20 +62,6 @@ func compression(value string) (kafka.Compression, error) {
 	return 0, fmt.Errorf("unknown --compression %q: use none, gzip, snappy, lz4 or zstd", value)
 }
 
-func percentile(sorted []float64, q float64) *float64 {
-	if len(sorted) == 0 {
-		return nil
-	}
-	index := int(q * float64(len(sorted)-1))
-	value := sorted[index]
-	return &value
-}
-
-func printResult(r result) {
-	line, _ := json.Marshal(r)
-	fmt.Printf("RESULT %s\n", line)
-}
-
 // ANCHOR: writer_settings
 // writerSettings maps librdkafka's producer settings onto kafka-go's Writer:
 // BatchTimeout = linger.ms, BatchBytes = batch.size, BatchSize (a record
@@ -170,7 +74,7 @@ type writerSettings struct {
 	Compression  kafka.Compression
 }
 
-func writerFor(w work) (writerSettings, error) {
+func writerFor(w peer.Work) (writerSettings, error) {
 	requiredAcks, err := acks(w.Acks)
 	if err != nil {
 		return writerSettings{}, err
@@ -201,7 +105,7 @@ func writerFor(w work) (writerSettings, error) {
 // ANCHOR_END: writer_settings
 
 // describeSpec prints the kafka-go settings a spec maps to, without connecting.
-func describeSpec(spec runSpec) error {
+func describeSpec(spec peer.RunSpec) error {
 	described := map[string]any{"role": spec.Work.Role}
 	switch spec.Work.Role {
 	case "produce":
@@ -216,7 +120,7 @@ func describeSpec(spec runSpec) error {
 		described["compression"] = spec.Work.Compression
 	case "consume":
 		described["min_bytes"] = spec.Work.FetchMinBytes
-		described["max_wait"] = readerMaxWait(spec.Work).String()
+		described["max_wait"] = spec.Work.MaxWait().String()
 	case "sync_sends":
 		described["batch_timeout"] = syncBatchTimeout(spec.Work).String()
 	default:
@@ -234,13 +138,13 @@ func describeSpec(spec runSpec) error {
 // librdkafka's queue.buffering.max.messages (100000).
 const inFlight = 100000
 
-func produce(spec runSpec) error {
+func produce(spec peer.RunSpec) error {
 	settings, err := writerFor(spec.Work)
 	if err != nil {
 		return err
 	}
 	records, size, rate := spec.Records, spec.Work.RecordSize, spec.Work.Rate
-	value := payload(size)
+	value := peer.Payload(size)
 	latencies := make([]float64, 0, records)
 	var mu sync.Mutex
 	var failed, completed atomic.Int64
@@ -298,25 +202,11 @@ func produce(spec runSpec) error {
 	if err := writer.Close(); err != nil {
 		return fmt.Errorf("closing the writer: %w", err)
 	}
-	sort.Float64s(latencies)
-	printResult(result{
-		Records: records - failed.Load(),
-		Bytes:   (records - failed.Load()) * int64(size),
-		Seconds: elapsed.Seconds(),
-		P50Ms:   percentile(latencies, 0.50),
-		P99Ms:   percentile(latencies, 0.99),
-		P999Ms:  percentile(latencies, 0.999),
-		Errors:  failed.Load(),
-	})
+	peer.Print(peer.Produced(records, failed.Load(), size, elapsed, latencies))
 	return nil
 }
 
-// readerMaxWait is fetch.wait.max.ms as the Reader's MaxWait.
-func readerMaxWait(w work) time.Duration {
-	return time.Duration(w.FetchWaitMaxMs) * time.Millisecond
-}
-
-func consume(spec runSpec) error {
+func consume(spec peer.RunSpec) error {
 	if spec.Work.Group == "" {
 		return errors.New("a consume spec needs a group")
 	}
@@ -325,9 +215,9 @@ func consume(spec runSpec) error {
 		Brokers:        strings.Split(spec.Bootstrap, ","),
 		GroupID:        spec.Work.Group,
 		Topic:          spec.Topic,
-		MinBytes:       spec.Work.FetchMinBytes,  // fetch.min.bytes
-		MaxBytes:       1048576,                  // max.partition.fetch.bytes
-		MaxWait:        readerMaxWait(spec.Work), // fetch.wait.max.ms
+		MinBytes:       int(spec.Work.FetchMinBytes), // fetch.min.bytes
+		MaxBytes:       1048576,                      // max.partition.fetch.bytes
+		MaxWait:        spec.Work.MaxWait(),          // fetch.wait.max.ms
 		StartOffset:    kafka.FirstOffset,
 		CommitInterval: 5 * time.Second, // like enable.auto.commit's 5 s; 0 would commit every message synchronously
 	})
@@ -349,20 +239,20 @@ func consume(spec runSpec) error {
 		bytes += int64(len(message.Value))
 	}
 	elapsed := time.Since(first)
-	printResult(result{Records: count, Bytes: bytes, Seconds: elapsed.Seconds()})
+	peer.Print(peer.Result{Records: count, Bytes: bytes, Seconds: elapsed.Seconds()})
 	return nil
 }
 
 // syncBatchTimeout is the spec's linger.ms as BatchTimeout, or kafka-go's
 // default (1 s) when the spec leaves it out.
-func syncBatchTimeout(w work) time.Duration {
+func syncBatchTimeout(w peer.Work) time.Duration {
 	if w.LingerMs == nil {
 		return time.Second
 	}
 	return time.Duration(*w.LingerMs) * time.Millisecond
 }
 
-func syncSends(spec runSpec) error {
+func syncSends(spec peer.RunSpec) error {
 	records := int(spec.Records)
 	// ANCHOR: sync_trap
 	writer := &kafka.Writer{
@@ -383,13 +273,7 @@ func syncSends(spec runSpec) error {
 	}
 	// ANCHOR_END: sync_trap
 	elapsed := time.Since(started)
-	sort.Float64s(latencies)
-	printResult(result{
-		Records: int64(records),
-		Seconds: elapsed.Seconds(),
-		P50Ms:   percentile(latencies, 0.50),
-		P99Ms:   percentile(latencies, 0.99),
-		P999Ms:  percentile(latencies, 0.999),
-	})
+	// The bench counts calls here, not bytes (size 0).
+	peer.Print(peer.Produced(int64(records), 0, 0, elapsed, latencies))
 	return nil
 }
