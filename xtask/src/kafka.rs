@@ -421,8 +421,13 @@ fn spawn_node(node: u8, java: &Path, libs: &Path) -> Result<Child> {
     Ok(child)
 }
 
-/// Waits until the cluster answers metadata requests with all `nodes`
-/// brokers registered. Fails fast if one of `children` dies meanwhile.
+/// Waits until every node answers metadata requests with all `nodes`
+/// brokers registered — each node's own answer, because a node's metadata
+/// cache can lag the others' for a moment after startup, and a client that
+/// gets a list without some broker drops its connection to that broker
+/// (librdkafka 2.12 `rd_kafka_metadata_decommission_unavailable_brokers`):
+/// an admin request in flight there fails with `DestroyBroker` (seen in the
+/// tour, right after `up --nodes 3`). Fails fast if one of `children` dies.
 fn wait_until_ready(nodes: u8, children: &mut [(u8, Child)], limit: Duration) -> Result<()> {
     let deadline = Instant::now() + limit;
     let address = bootstrap(nodes);
@@ -437,9 +442,11 @@ fn wait_until_ready(nodes: u8, children: &mut [(u8, Child)], limit: Duration) ->
                 );
             }
         }
-        if let Ok(brokers) = probe::brokers(&address, Duration::from_secs(2))
-            && brokers.len() >= usize::from(nodes)
-        {
+        let all_registered = |node: &str| {
+            probe::brokers(node, Duration::from_secs(2))
+                .is_ok_and(|brokers| brokers.len() >= usize::from(nodes))
+        };
+        if address.split(',').all(all_registered) {
             return Ok(());
         }
         if Instant::now() >= deadline {
