@@ -63,6 +63,42 @@ pub struct Exercise {
     /// "二.2" etc., from the crate's description ("Exercise 二.2: …").
     pub chapter: String,
     pub title: String,
+    pub needs: Needs,
+}
+
+/// Where an exercise is checked: `needs` under `[package.metadata.exercise]`
+/// in its Cargo.toml (absent: the plain broker).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// The broker of `cargo xtask kafka up` (`KAFKA_BROKERS`).
+    Broker,
+    /// The secured node of `cargo xtask kafka up --secure` (四.6), found
+    /// by the exercise's tests themselves.
+    SecuredNode,
+}
+
+impl Needs {
+    fn parse(manifest: &str, name: &str) -> Result<Needs> {
+        match manifest
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("needs = \""))
+            .map(|v| v.trim_end_matches('"'))
+        {
+            None => Ok(Needs::Broker),
+            Some("secured node") => Ok(Needs::SecuredNode),
+            Some(other) => bail!(
+                "{name}: unknown `needs = \"{other}\"` in Cargo.toml (known: \"secured node\")"
+            ),
+        }
+    }
+
+    /// What a participant starts before `check`.
+    pub fn start_command(self) -> &'static str {
+        match self {
+            Needs::Broker => "cargo xtask kafka up",
+            Needs::SecuredNode => "cargo xtask kafka up --secure",
+        }
+    }
 }
 
 impl Exercise {
@@ -137,10 +173,12 @@ pub fn all() -> Result<Vec<Exercise>> {
         let (chapter, title) = rest
             .split_once(": ")
             .with_context(|| format!("{name}: description must be `Exercise <章节>: <title>`"))?;
+        let needs = Needs::parse(&manifest, &name)?;
         found.push(Exercise {
             name,
             chapter: chapter.to_string(),
             title: title.to_string(),
+            needs,
         });
     }
     let order = |chapter: &str| {
@@ -186,7 +224,7 @@ pub fn run(command: ExerciseCommand) -> Result<ExitCode> {
         ExerciseCommand::Solve(Confirmed { name, yes }) => solve(&find(&name)?, yes),
         ExerciseCommand::Reset(Confirmed { name, yes }) => reset(&find(&name)?, yes),
         ExerciseCommand::Verify => {
-            let report = verify(None)?;
+            let report = verify(None, None)?;
             println!("{}", report.note);
             Ok(if report.failed == 0 {
                 ExitCode::SUCCESS
@@ -203,7 +241,14 @@ fn list() -> Result<ExitCode> {
     println!("{:<28} {:<6} {:<8} title", "exercise", "章节", "status");
     for e in &all {
         let status = if e.done() { "done" } else { "to do" };
-        println!("{:<28} {:<6} {:<8} {}", e.name, e.chapter, status, e.title);
+        let needs = match e.needs {
+            Needs::Broker => "",
+            Needs::SecuredNode => " (on the secured node: `cargo xtask kafka up --secure`)",
+        };
+        println!(
+            "{:<28} {:<6} {:<8} {}{needs}",
+            e.name, e.chapter, status, e.title
+        );
     }
     println!(
         "\n{done} of {} done. Next: `cargo xtask exercise check <name>` (a broker must run: `cargo xtask kafka up`).",
@@ -270,12 +315,20 @@ fn failures(output: &str) -> String {
 }
 
 fn check(exercise: &Exercise) -> Result<ExitCode> {
+    let on = match exercise.needs {
+        Needs::Broker => format!(
+            "the broker in KAFKA_BROKERS (default {})",
+            kafka_layout::ports::default_brokers()
+        ),
+        Needs::SecuredNode => format!(
+            "the secured node at {} (`{}`)",
+            kafka_layout::secure::bootstrap(),
+            exercise.needs.start_command()
+        ),
+    };
     println!(
-        "Checking {} ({} {}) — running its tests on the broker in KAFKA_BROKERS (default {})...",
-        exercise.name,
-        exercise.chapter,
-        exercise.title,
-        kafka_layout::ports::default_brokers()
+        "Checking {} ({} {}) — running its tests on {on}...",
+        exercise.name, exercise.chapter, exercise.title,
     );
     let (ok, output) = cargo_test(exercise, &[], None)?;
     if ok {
@@ -389,14 +442,20 @@ pub struct VerifyReport {
 /// not merely fail to build — and pass with its solution. Each mode is one
 /// `cargo test --no-run` for all exercises (the solutions through each
 /// crate's `solution` feature, so nothing in the working tree changes), and
-/// the test binaries run four at a time (see `runner.rs`).
-pub fn verify(bootstrap: Option<&str>) -> Result<VerifyReport> {
+/// the test binaries run four at a time (see `runner.rs`). `only`: the
+/// exercises checked where `cargo xtask test` runs them (the plain broker,
+/// the secured node); `None`: every exercise — one whose node is not running
+/// then fails with its tests' message saying how to start it.
+pub fn verify(bootstrap: Option<&str>, only: Option<Needs>) -> Result<VerifyReport> {
     let mut report = VerifyReport {
         passed: 0,
         failed: 0,
         note: String::new(),
     };
-    let exercises = all()?;
+    let exercises: Vec<Exercise> = all()?
+        .into_iter()
+        .filter(|e| only.is_none_or(|needs| e.needs == needs))
+        .collect();
     let pristine: Vec<&Exercise> = exercises
         .iter()
         .filter(|e| shipped(e).is_ok_and(|s| fs::read_to_string(e.file()).ok() == Some(s)))
@@ -549,6 +608,20 @@ mod tests {
                 e.name
             );
         }
+    }
+
+    #[test]
+    fn an_exercise_says_which_node_checks_it() {
+        let secured = "[package.metadata.exercise]\nneeds = \"secured node\"\n";
+        assert_eq!(Needs::parse(secured, "x").unwrap(), Needs::SecuredNode);
+        assert_eq!(Needs::parse("[package]\n", "x").unwrap(), Needs::Broker);
+        let error = Needs::parse("needs = \"three brokers\"\n", "ex-x").unwrap_err();
+        assert!(error.to_string().contains("ex-x"), "{error}");
+        let all = all().unwrap();
+        let login = all.iter().find(|e| e.name == "ex-secure-login").unwrap();
+        assert_eq!(login.needs, Needs::SecuredNode);
+        let linger = all.iter().find(|e| e.name == "ex-linger").unwrap();
+        assert_eq!(linger.needs, Needs::Broker);
     }
 
     #[test]

@@ -1,18 +1,20 @@
 //! `cargo xtask test`: every check the project makes, in one command.
 //!
-//! fmt → clippy → the tests against one broker → the quickstart, built and
-//! run as a reader would, on the same broker → the tests that need three
-//! brokers (`#[ignore]`d in the first phase, run here with `--ignored`) →
-//! the tests that need the secured node of 四.6 (named `secure_node_*`,
-//! skipped by name in the broker phases, run here by name with the node
-//! that `kafka up --secure` starts) → the book. Brokers this command started are stopped at the end, whatever
-//! happened. The last line is the summary: `xtask test: N passed, M failed`.
+//! fmt → clippy → the tests against one broker → the workshop exercises
+//! checked there → the quickstart, built and run as a reader would, on the
+//! same broker → the tests that need three brokers (`#[ignore]`d in the
+//! first phase, run here with `--ignored`) → the tests that need the
+//! secured node of 四.6 (named `secure_node_*`, skipped by name in the
+//! broker phases, run here by name with the node that `kafka up --secure`
+//! starts) and the exercises checked on it → the book. Brokers this command
+//! started are stopped at the end, whatever happened. The last line is the summary: `xtask test: N passed, M failed`.
 
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
+use crate::exercise::Needs;
 use crate::{book, kafka, paths, quickstart, runner, secure};
 
 /// Tests whose names start with this need the secured node (四.6): the
@@ -71,7 +73,7 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
                     &["--skip", SECURE_TESTS],
                     parallel_jobs(),
                 ),
-                exercise_phase(bootstrap),
+                exercise_phase("exercises", Some(bootstrap), Needs::Broker),
                 quickstart_phase(bootstrap),
             ]
         },
@@ -101,7 +103,7 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
         );
     }
     phases.push(three);
-    phases.push(secure_phase(secure_node_tests));
+    phases.append(&mut secure_phases(secure_node_tests));
 
     let started = Instant::now();
     let book_result = book::build_and_check(false);
@@ -119,11 +121,12 @@ pub fn run(_args: &TestArgs) -> Result<ExitCode> {
     Ok(print_summary(&phases))
 }
 
-/// Every workshop exercise fails as shipped and passes with its solution.
-fn exercise_phase(bootstrap: &str) -> Phase {
-    println!("\n==> exercises (each must fail as shipped and pass solved)");
+/// Every workshop exercise checked on `needs` fails as shipped and passes
+/// with its solution.
+fn exercise_phase(name: &'static str, bootstrap: Option<&str>, needs: Needs) -> Phase {
+    println!("\n==> {name} (each must fail as shipped and pass solved)");
     let started = Instant::now();
-    let (ok, counts, note) = match crate::exercise::verify(Some(bootstrap)) {
+    let (ok, counts, note) = match crate::exercise::verify(bootstrap, Some(needs)) {
         Ok(report) => {
             println!("{}", report.note);
             (
@@ -144,7 +147,7 @@ fn exercise_phase(bootstrap: &str) -> Phase {
         Err(e) => (false, None, format!("{e:#}")),
     };
     Phase {
-        name: "exercises",
+        name,
         ok,
         counts,
         elapsed: started.elapsed(),
@@ -305,44 +308,50 @@ fn test_phase(
     }
 }
 
-/// The `secure_node_*` tests, with the secured node started (and stopped
-/// again) if it is not running. `expected` is how many the 1-broker phase
-/// skipped by name: every one of them must run here.
-fn secure_phase(expected: u32) -> Phase {
+/// The `secure_node_*` tests, then the exercises checked on the secured
+/// node, with the node started (and stopped again) if it is not running.
+/// `expected` is how many tests the 1-broker phase skipped by name: every
+/// one of them must run here.
+fn secure_phases(expected: u32) -> Vec<Phase> {
     const NAME: &str = "tests, secured node";
-    println!("\n==> secured node (kafka up --secure) for: {NAME}");
+    const EXERCISES: &str = "exercises, secured node";
+    println!("\n==> secured node (kafka up --secure) for: {NAME}, {EXERCISES}");
     let started = Instant::now();
     let ours = secure::running_pid().is_none();
     if ours && let Err(e) = secure::up() {
-        return Phase {
-            name: NAME,
-            ok: false,
-            counts: None,
-            elapsed: started.elapsed(),
-            note: format!("the secured node did not start: {e:#}"),
-        };
+        return [NAME, EXERCISES]
+            .into_iter()
+            .map(|name| Phase {
+                name,
+                ok: false,
+                counts: None,
+                elapsed: started.elapsed(),
+                note: format!("the secured node did not start: {e:#}"),
+            })
+            .collect();
     }
-    let mut phase = test_phase(
+    let mut tests = test_phase(
         NAME,
         &kafka_layout::secure::bootstrap(),
         &["-p", "ch04-security"],
         &[SECURE_TESTS],
         1,
     );
-    if ours && let Err(e) = secure::down(false) {
-        eprintln!("warning: stopping the secured node failed: {e:#}");
-    }
-    phase.elapsed = started.elapsed();
-    if let Some(counts) = phase.counts
+    tests.elapsed = started.elapsed();
+    if let Some(counts) = tests.counts
         && counts.passed + counts.failed != expected
     {
-        phase.ok = false;
-        phase.note = format!(
+        tests.ok = false;
+        tests.note = format!(
             "{} tests ran but the first phase set {expected} aside for the secured node",
             counts.passed + counts.failed
         );
     }
-    phase
+    let exercises = exercise_phase(EXERCISES, None, Needs::SecuredNode);
+    if ours && let Err(e) = secure::down(false) {
+        eprintln!("warning: stopping the secured node failed: {e:#}");
+    }
+    vec![tests, exercises]
 }
 
 /// The quickstart built and run as a reader would (see `quickstart.rs`);
