@@ -101,8 +101,9 @@ async fn demo(cli: &Cli) -> Result<()> {
     }
     link_step(&cluster, cli).await?;
     println!(
-        "\nThe comparison with Kafka's Java client and kafka-go, CPU per million records and the charts: \
-         cargo xtask bench --quick (about 5 minutes) or cargo xtask bench (the full matrix, about 15 minutes)."
+        "\nThe comparison with Kafka's Java client, kafka-go and franz-go, CPU per million records and \
+         the charts: cargo xtask bench --quick (about 12 minutes) or cargo xtask bench (the full \
+         matrix, about 30 minutes)."
     );
     Ok(())
 }
