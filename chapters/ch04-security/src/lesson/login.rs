@@ -122,7 +122,12 @@ pub fn check_login(config: &ClientConfig, limit: Duration) -> Result<usize, Logi
         {
             return Ok(metadata.brokers().len());
         }
-        client.poll(Duration::ZERO); // runs the error callback
+        // Runs the error callback. `poll(ZERO)` serves one event, and
+        // "brokers are down" events can queue up ahead of the one that says
+        // why: serve a handful each time round.
+        for _ in 0..16 {
+            client.poll(Duration::ZERO);
+        }
         let context = client.context();
         if let Some((code, reason)) = context.specific_error() {
             return Err(match code {
@@ -132,13 +137,14 @@ pub fn check_login(config: &ClientConfig, limit: Duration) -> Result<usize, Logi
                 code => LoginError::Other { code, reason },
             });
         }
-        // A connection failed without a specific error (e.g. the broker
+        // A connection failed without a specific error yet (e.g. the broker
         // hung up on a client that spoke the wrong protocol): give the error
-        // callback a second to say more, then report what was logged.
+        // callback a second to say more, then report what was logged, in
+        // librdkafka's own words.
         if let Some(reason) = context.any_failure() {
             let since = *failing_since.get_or_insert_with(Instant::now);
             if since.elapsed() >= Duration::from_secs(1) {
-                return Err(LoginError::Transport(reason));
+                return Err(logged_failure(reason));
             }
         }
         if Instant::now() >= deadline {
@@ -146,4 +152,40 @@ pub fn check_login(config: &ClientConfig, limit: Duration) -> Result<usize, Logi
         }
     }
 }
+
+/// Sorts a logged connection failure by the words librdkafka uses for it
+/// (`rdkafka_ssl.c`: "SSL handshake failed"; `rdkafka_request.c`: "SASL
+/// authentication error").
+fn logged_failure(reason: String) -> LoginError {
+    if reason.contains("SSL handshake failed") {
+        LoginError::Tls(reason)
+    } else if reason.contains("SASL authentication error") {
+        LoginError::Authentication(reason)
+    } else {
+        LoginError::Transport(reason)
+    }
+}
 // ANCHOR_END: check_login
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logged_failure_is_sorted_by_librdkafkas_words() {
+        let tls = "sasl_ssl://127.0.0.1:9392/bootstrap: SSL handshake failed: error:0A000086:\
+                   SSL routines::certificate verify failed (after 6ms in state SSL_HANDSHAKE)";
+        assert!(matches!(logged_failure(tls.into()), LoginError::Tls(_)));
+        let sasl = "sasl_ssl://localhost:9392/bootstrap: SASL authentication error: \
+                    Authentication failed during authentication due to invalid credentials";
+        assert!(matches!(
+            logged_failure(sasl.into()),
+            LoginError::Authentication(_)
+        ));
+        let hung_up = "localhost:9392/bootstrap: Disconnected: connection closed by peer";
+        assert!(matches!(
+            logged_failure(hung_up.into()),
+            LoginError::Transport(_)
+        ));
+    }
+}
