@@ -152,10 +152,33 @@ impl Group {
     /// Starts `size` consumers with the same `group.id`, all subscribed to
     /// `topic`, each reading in its own task.
     pub fn join(bootstrap: &str, topic: &str, group_id: &str, size: usize) -> Result<Group> {
+        Group::join_with(bootstrap, topic, group_id, size, &[])
+    }
+
+    /// [`Group::join`] with `settings` added to the lesson's member settings
+    /// (the chapter uses it on the mock cluster only, see `show_groups`).
+    pub fn join_with(
+        bootstrap: &str,
+        topic: &str,
+        group_id: &str,
+        size: usize,
+        settings: &[(&str, &str)],
+    ) -> Result<Group> {
         let stop = CancellationToken::new();
         let mut members = Vec::with_capacity(size);
         for _ in 0..size {
-            let member = Arc::new(lesson::join(bootstrap, topic, group_id)?);
+            let member = if settings.is_empty() {
+                lesson::join(bootstrap, topic, group_id)?
+            } else {
+                let mut config = lesson::member_config(bootstrap, group_id);
+                for (key, value) in settings {
+                    config.set(*key, *value);
+                }
+                let member: Member = config.create_with_context(lesson::MemberContext::default())?;
+                member.subscribe(&[topic])?;
+                member
+            };
+            let member = Arc::new(member);
             let received = Arc::new(Mutex::new(Vec::new()));
             let task = tokio::spawn({
                 let (member, received, stop) = (member.clone(), received.clone(), stop.clone());

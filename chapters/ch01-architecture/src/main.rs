@@ -226,16 +226,39 @@ async fn show_groups(cluster: &Cluster, partitions: i32, replication: i32) -> Re
     // A fresh, empty topic, so no record is consumed while the groups form.
     let topic = unique_name("ch01-groups");
     lab::create_topic(cluster, &topic, partitions, replication).await?;
-    // The mock cluster delays every rebalance by seconds; four members joining
-    // one by one can take a minute on a busy machine.
+    // The mock cluster's coordinator waits up to session.timeout.ms - 1 s
+    // for the members of every rebalance after the first one to rejoin
+    // (`rd_kafka_mock_cgrp_classic_rebalance`, rdkafka_mock_cgrp.c): 44 s
+    // with librdkafka's default of 45 s, and members joining one by one on
+    // a busy machine cause several. A short session keeps each wait at 5 s.
+    let mock_settings: &[(&str, &str)] = if cluster.is_mock() {
+        println!(
+            "\n(mock cluster: the group members below use session.timeout.ms=6000; the mock waits up to that, less 1 s, in each rebalance)"
+        );
+        &[("session.timeout.ms", "6000")]
+    } else {
+        &[]
+    };
     let settle = if cluster.is_mock() { 90 } else { 20 };
     let settle = Duration::from_secs(settle);
     let bootstrap = cluster.bootstrap_servers();
 
-    let pair = Group::join(bootstrap, &topic, &unique_name("ch01-pair"), 2)?;
+    let pair = Group::join_with(
+        bootstrap,
+        &topic,
+        &unique_name("ch01-pair"),
+        2,
+        mock_settings,
+    )?;
     let pair_shares = pair.wait_for_assignment(partitions, settle).await?;
     let crowd_size = partitions as usize + 1;
-    let crowd = Group::join(bootstrap, &topic, &unique_name("ch01-crowd"), crowd_size)?;
+    let crowd = Group::join_with(
+        bootstrap,
+        &topic,
+        &unique_name("ch01-crowd"),
+        crowd_size,
+        mock_settings,
+    )?;
     let crowd_shares = crowd.wait_for_assignment(partitions, settle).await?;
 
     println!("\n④ Consumer groups on {topic} ({partitions} partitions)");
