@@ -242,8 +242,8 @@ fn list() -> Result<ExitCode> {
     for e in &all {
         let status = if e.done() { "done" } else { "to do" };
         let needs = match e.needs {
-            Needs::Broker => "",
-            Needs::SecuredNode => " (on the secured node: `cargo xtask kafka up --secure`)",
+            Needs::Broker => String::new(),
+            Needs::SecuredNode => format!(" (on the secured node: `{}`)", e.needs.start_command()),
         };
         println!(
             "{:<28} {:<6} {:<8} {}{needs}",

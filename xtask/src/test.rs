@@ -7,7 +7,8 @@
 //! secured node of 四.6 (named `secure_node_*`, skipped by name in the
 //! broker phases, run here by name with the node that `kafka up --secure`
 //! starts) and the exercises checked on it → the book. Brokers this command
-//! started are stopped at the end, whatever happened. The last line is the summary: `xtask test: N passed, M failed`.
+//! started are stopped at the end, whatever happened. The last line is the
+//! summary: `xtask test: N passed, M failed`.
 
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};

@@ -231,15 +231,14 @@ async fn show_groups(cluster: &Cluster, partitions: i32, replication: i32) -> Re
     // (`rd_kafka_mock_cgrp_classic_rebalance`, rdkafka_mock_cgrp.c): 44 s
     // with librdkafka's default of 45 s, and members joining one by one on
     // a busy machine cause several. A short session keeps each wait at 5 s.
-    let mock_settings: &[(&str, &str)] = if cluster.is_mock() {
+    let (settle, mock_settings): (u64, &[(&str, &str)]) = if cluster.is_mock() {
         println!(
             "\n(mock cluster: the group members below use session.timeout.ms=6000; the mock waits up to that, less 1 s, in each rebalance)"
         );
-        &[("session.timeout.ms", "6000")]
+        (90, &[("session.timeout.ms", "6000")])
     } else {
-        &[]
+        (20, &[])
     };
-    let settle = if cluster.is_mock() { 90 } else { 20 };
     let settle = Duration::from_secs(settle);
     let bootstrap = cluster.bootstrap_servers();
 
